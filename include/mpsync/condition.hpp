@@ -1,0 +1,65 @@
+// mpsync::Condition — Python's Condition: bound to an RLock embedded in it (the default) or to a
+// Lock/RLock in the same mapping (kept as a self-relative offset). notify(n) wakes exactly
+// min(n, waiting) of the waits that had begun before it; no spurious wake-ups; notify never blocks.
+// 56 bytes (16 of its own + the lock slot). Protocol, states and ordering in runtime/condition.cpp.
+#ifndef MPSYNC_CONDITION_HPP
+#define MPSYNC_CONDITION_HPP
+
+#include <chrono>
+#include <type_traits>
+
+#include "lock.hpp"
+#include "rlock.hpp"
+#include "status.hpp"
+
+namespace mpsync {
+
+class Condition {
+ public:
+  Condition() noexcept = default;  // all-zero: uses the embedded RLock
+  explicit Condition(Lock &l) { detail::check(init(MPSYNC_KIND_LOCK, &l)); }
+  explicit Condition(RLock &l) { detail::check(init(MPSYNC_KIND_RLOCK, &l)); }
+  Condition(const Condition &) = delete;
+  Condition &operator=(const Condition &) = delete;
+
+  // lock == nullptr: the embedded RLock. Otherwise a Lock/RLock in the same mapping (any distance).
+  status init(mpsync_lock_kind kind, void *lock) noexcept;
+
+  // The condition is itself acquirable (Python's `with cond:`); Lockable for std::unique_lock.
+  bool acquire(bool block = true, timeout t = forever) { return detail::to_bool(acquire_status(block, t)); }
+  void release() { detail::check(release_status()); }
+  void lock() { detail::to_bool(acquire_status(true, forever)); }
+  bool try_lock() noexcept { return acquired(acquire_status(false, 0.0)); }
+  void unlock() { release(); }
+
+  // true when notified, false at the deadline; the lock is held again on return.
+  bool wait(timeout t = forever) { return detail::to_bool(wait_status(t)); }
+  template <class Pred>
+  bool wait_for(Pred pred, timeout t = forever) {
+    return detail::to_bool(wait_for_status(&call<Pred>, &pred, t));
+  }
+  void notify(unsigned n = 1) { detail::check(notify_status(n)); }
+  void notify_all() { detail::check(notify_all_status()); }
+
+  status acquire_status(bool block = true, timeout t = forever) noexcept;
+  status release_status() noexcept;
+  status wait_status(timeout t = forever) noexcept;
+  status wait_for_status(int (*pred)(void *), void *ctx, timeout t = forever) noexcept;
+  status notify_status(unsigned n = 1) noexcept;
+  status notify_all_status() noexcept { return notify_status(~0u); }
+
+ private:
+  friend struct detail::impl;
+  template <class Pred>
+  static int call(void *p) { return (*static_cast<Pred *>(p))() ? 1 : 0; }
+  // Words read and written only under the bound lock, except seq_ (the futex word).
+  std::uint32_t seq_ = 0;    // bumped by every notify that grants
+  std::uint32_t gen_ = 0;    // generation of group G1; G2 is gen_ + 1
+  std::uint32_t sizes_ = 0;  // G1 waiters not yet granted (low 16) | G2 waiters (high 16)
+  std::uint32_t state_ = 0;  // grants to G1 not yet taken (low 16) | lock kind (bits 16-17)
+  RLock lock_;               // the embedded RLock, or (external lock) its offset
+};
+
+}  // namespace mpsync
+
+#endif

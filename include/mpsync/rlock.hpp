@@ -1,0 +1,82 @@
+// mpsync::RLock — a recursive lock owned by one thread of one process (Python's
+// multiprocessing.RLock), robust: if its owner dies holding it, the next acquirer gets
+// status::owner_dead. 40 bytes (pthread_mutex_t's size); layout and ordering in runtime/rlock.cpp.
+#ifndef MPSYNC_RLOCK_HPP
+#define MPSYNC_RLOCK_HPP
+
+#include <chrono>
+
+#include "detail/core.hpp"
+#include "status.hpp"
+
+namespace mpsync {
+
+class RLock {
+ public:
+  RLock() noexcept = default;  // all-zero: unlocked
+  RLock(const RLock &) = delete;
+  RLock &operator=(const RLock &) = delete;
+
+  // Python parity. acquire() returns true also when the previous owner died (use acquire_status()
+  // to learn that and repair the protected state).
+  bool acquire(bool block = true, timeout t = forever) { return detail::to_bool(acquire_status(block, t)); }
+  void release() { detail::check(release_status()); }
+  bool is_mine() const noexcept { return (arch::load(&word_, arch::relaxed) & detail::kTidMask) == detail::self_tid(); }
+  bool locked() const noexcept { return (arch::load(&word_, arch::relaxed) & detail::kTidMask) != 0; }
+  unsigned count() const noexcept { return locked() ? arch::load(&count_, arch::relaxed) : 0u; }
+
+  // Lockable / TimedLockable.
+  void lock() { detail::to_bool(acquire_status(true, forever)); }
+  bool try_lock() noexcept { return acquired(acquire_status(false, 0.0)); }
+  template <class Rep, class Period>
+  bool try_lock_for(const std::chrono::duration<Rep, Period> &d) { return acquire(true, d); }
+  template <class Clock, class Dur>
+  bool try_lock_until(const std::chrono::time_point<Clock, Dur> &tp) { return acquire(true, tp - Clock::now()); }
+  void unlock() { release(); }
+
+  // noexcept status path. Fast paths: recursion is a plain owner-only count; a first acquire is
+  // one CAS; a last release is one CAS when nobody sleeps.
+  status acquire_status(bool block = true, timeout t = forever) noexcept {
+    const std::uint32_t tid = detail::self_tid();
+    std::uint32_t v = 0;
+    if (__builtin_expect(arch::cas(&word_, v, tid, arch::acquire), 1)) {
+      arch::store(&count_, 1u, arch::relaxed);
+      return status::ok;
+    }
+    if ((v & detail::kTidMask) == tid) {
+      const std::uint32_t c = arch::load(&count_, arch::relaxed);
+      if (__builtin_expect(c == 0u || c == ~0u, 0)) return c ? status::overflow : status::corrupt;
+      arch::store(&count_, c + 1, arch::relaxed);
+      return status::ok;
+    }
+    return acquire_slow(block, t.seconds());
+  }
+  status release_status() noexcept {
+    const std::uint32_t tid = detail::self_tid();
+    const std::uint32_t v = arch::load(&word_, arch::relaxed);
+    const std::uint32_t c = arch::load(&count_, arch::relaxed);
+    if (__builtin_expect((v & detail::kTidMask) != tid || c == 0, 0)) return release_slow();
+    if (c > 1) {
+      arch::store(&count_, c - 1, arch::relaxed);
+      return status::ok;
+    }
+    arch::store(&count_, 0u, arch::relaxed);
+    std::uint32_t expected = tid;  // nobody asleep
+    if (__builtin_expect(arch::cas(&word_, expected, 0u, arch::release), 1)) return status::ok;
+    return release_contended();
+  }
+
+ private:
+  friend struct detail::impl;
+  status acquire_slow(bool block, double timeout) noexcept;
+  status release_slow() noexcept;       // not the owner, or a corrupt count
+  status release_contended() noexcept;  // last level, FUTEX_WAITERS set: wake one
+  std::uint32_t word_ = 0;
+  std::uint32_t count_ = 0;
+  std::uint32_t reserved_[4] = {};
+  std::uint64_t prev_ = 0, next_ = 0;  // robust-list node (runtime/robust.cpp)
+};
+
+}  // namespace mpsync
+
+#endif

@@ -1,0 +1,169 @@
+// mpsync::Barrier — generations instead of Python's lock + condition + state variable.
+//
+// LAYOUT (16 bytes)
+//   state    one 64-bit word: phase (high 32 bits) | arrived (low 32 bits)
+//            phase = G << 3 | W (bit 2) | RESET (bit 1) | BROKEN (bit 0)
+//              G       generation: +1 each time a cycle completes or the barrier is reset
+//              W       a waiter may be asleep on the phase half (futex_wait needs 32 bits: it waits
+//                      on the high half, as glibc's sem_t waits on one half of its 64-bit word)
+//              RESET   the last generation change was a reset(): waiters of the previous
+//                      generation return BROKEN, not OK
+//              BROKEN  broken until reset()
+//            arrived = waiters of generation G so far; == parties while the action runs
+//   parties  fixed at init (0 is not a valid barrier: ECORRUPT)
+//
+// STATES (arrived a, parties P)
+//   filling  0 <= a < P, !BROKEN      an arrival CASes a -> a+1 (index a) and sleeps until G moves
+//   action   a == P, !BROKEN          the last arriver runs the action; late extra threads wait
+//                                     for G to move, then arrive in the next generation
+//   broken   BROKEN                   every wait returns BROKEN at once, until reset()
+// a > P is unreachable: ECORRUPT.
+//
+// TRANSITIONS AND MEMORY ORDER
+//   arrive      (G, a) -> (G, a+1)        CAS acq_rel: orders this party's pre-barrier writes
+//                                         before the completing arrival reads the word
+//   complete    (G, P) -> (G+1, 0)        CAS release by the last arriver after its action; the
+//                                         waiters' acquire load of G+1 reads-from it, so all
+//                                         writes before every party's wait happen-before every
+//                                         party's return (the barrier's whole point)
+//   break       BROKEN set (same G)       by a timed-out or interrupted waiter, a failed action, abort()
+//   reset       (G, a) -> (G+1|RESET, 0)  BROKEN cleared; the old generation's sleepers get BROKEN
+// Every phase change that can find sleepers drops W and wakes all if W was set.
+//
+// NO LOST WAKE-UP
+//   CPU0 (waiter, generation G)            CPU1 (last arriver)
+//   CAS(state -> state | W<<32)
+//   futex_wait(phase, G|W)                 CAS((G|W, P) -> (G+1, 0))
+//                                          futex_wake(phase, all)
+// The kernel compares the phase half with G|W: if CPU1's CAS came first, EAGAIN and CPU0 sees
+// G+1; otherwise CPU0 is queued and woken. Every transition out of generation G wakes all, so
+// dropping W loses nobody.
+//
+// A party that dies never arrives: the others return BROKEN at their timeout, and wait forever
+// without one (Python's behaviour).
+#include "impl.hpp"
+
+namespace mpsync {
+namespace {
+constexpr std::uint32_t kBroken = 1, kReset = 2, kW = 4, kGen = 8, kGenMask = ~7u;
+
+constexpr std::uint32_t lo(std::uint64_t s) { return static_cast<std::uint32_t>(s); }
+constexpr std::uint32_t hi(std::uint64_t s) { return static_cast<std::uint32_t>(s >> 32); }
+constexpr std::uint64_t pack(std::uint32_t phase, std::uint32_t arrived) {
+  return (std::uint64_t{phase} << 32) | arrived;
+}
+const std::uint32_t *phase_word(const std::uint64_t *s) {
+  return reinterpret_cast<const std::uint32_t *>(reinterpret_cast<const char *>(s) + arch::high_half_offset);
+}
+void wake_all(std::uint64_t *s) { detail::unpark(phase_word(s), detail::kAll); }
+
+// Set BROKEN if the barrier is still in generation `gen`; false if the generation moved first.
+bool break_gen(std::uint64_t *state, std::uint32_t gen) noexcept {
+  std::uint64_t s = arch::load(state, arch::relaxed);
+  for (;;) {
+    if ((hi(s) & kGenMask) != gen) return false;
+    if (arch::cas(state, s, pack((hi(s) | kBroken) & ~kW, lo(s)), arch::acq_rel)) break;
+  }
+  if (hi(s) & kW) wake_all(state);
+  return true;
+}
+
+// Sleep until the phase differs from `ph` (sets W first). Returns the park result.
+detail::park_result sleep_on(std::uint64_t *state, std::uint64_t s, const detail::deadline &d) noexcept {
+  if (!(hi(s) & kW)) {
+    const std::uint64_t with_w = s | (std::uint64_t{kW} << 32);
+    if (!arch::cas(state, s, with_w, arch::relaxed)) return detail::park_result::woken;  // re-check
+    s = with_w;
+  }
+  return detail::park(phase_word(state), hi(s), d);
+}
+}  // namespace
+
+status Barrier::init(unsigned parties) noexcept {
+  if (parties == 0) return status::invalid;
+  arch::store(&parties_, parties, arch::relaxed);
+  arch::store(&reserved_, 0u, arch::relaxed);
+  arch::store(&state_, std::uint64_t{0}, arch::release);
+  return status::ok;
+}
+
+status Barrier::wait_status(timeout t, int (*action)(void *), void *ctx, unsigned *index) noexcept {
+  const std::uint32_t P = arch::load(&parties_, arch::relaxed);
+  if (P == 0) return status::corrupt;
+  detail::deadline d;
+  if (status st = detail::make_deadline(true, t.seconds(), d); st != status::ok) return st;
+
+  std::uint64_t s = arch::load(&state_, arch::acquire);
+  for (;;) {  // arrive
+    const std::uint32_t a = lo(s), ph = hi(s);
+    if (ph & kBroken) return status::broken;
+    if (a > P) return status::corrupt;
+    if (a == P) {  // the action of this generation is running: wait for the next one
+      if (detail::expired(d)) {
+        if (break_gen(&state_, ph & kGenMask)) return status::broken;
+      } else if (sleep_on(&state_, s, d) == detail::park_result::interrupted) {
+        break_gen(&state_, ph & kGenMask);
+        return status::interrupted;
+      }
+      s = arch::load(&state_, arch::acquire);
+      continue;
+    }
+    if (a + 1 == P) {  // the last arriver: run the action, then turn the generation
+      if (!arch::cas(&state_, s, pack(ph, P), arch::acq_rel, arch::acquire)) continue;
+      const int rc = action ? action(ctx) : 0;
+      std::uint64_t cur = arch::load(&state_, arch::relaxed);
+      std::uint64_t next;
+      do {
+        if ((hi(cur) & kGenMask) != (ph & kGenMask) || (hi(cur) & kBroken)) return status::broken;
+        next = rc == 0 ? pack((ph & kGenMask) + kGen, 0) : pack((hi(cur) | kBroken) & ~kW, lo(cur));
+      } while (!arch::cas(&state_, cur, next, arch::release));
+      if (hi(cur) & kW) wake_all(&state_);
+      if (rc != 0) return status::broken;
+      if (index) *index = P - 1;
+      return status::ok;
+    }
+    if (arch::cas(&state_, s, s + 1, arch::acq_rel, arch::acquire)) {
+      const std::uint32_t gen = ph & kGenMask;
+      for (;;) {  // wait for the generation to move
+        s = arch::load(&state_, arch::acquire);
+        const std::uint32_t now = hi(s);
+        if ((now & kGenMask) != gen) {
+          if ((now & kReset) && (now & kGenMask) == gen + kGen) return status::broken;
+          if (index) *index = a;
+          return status::ok;
+        }
+        if (now & kBroken) return status::broken;
+        if (detail::expired(d)) {
+          if (break_gen(&state_, gen)) return status::broken;
+          continue;  // the generation moved just now: decide on it
+        }
+        if (sleep_on(&state_, s, d) == detail::park_result::interrupted) {
+          if (break_gen(&state_, gen)) return status::interrupted;
+        }
+      }
+    }
+  }
+}
+
+void Barrier::reset() noexcept {
+  std::uint64_t s = arch::load(&state_, arch::relaxed);
+  while (!arch::cas(&state_, s, pack(((hi(s) & kGenMask) + kGen) | kReset, 0), arch::acq_rel)) {
+  }
+  if (hi(s) & kW) wake_all(&state_);
+}
+
+void Barrier::abort() noexcept {
+  const std::uint64_t s = arch::fetch_or(&state_, std::uint64_t{kBroken} << 32, arch::acq_rel);
+  if (hi(s) & kW) wake_all(&state_);
+}
+
+unsigned Barrier::n_waiting() const noexcept {
+  const std::uint64_t s = arch::load(&state_, arch::relaxed);
+  if (hi(s) & kBroken) return 0;
+  const std::uint32_t P = parties();
+  return lo(s) < P ? lo(s) : P;
+}
+
+bool Barrier::broken() const noexcept { return hi(arch::load(&state_, arch::relaxed)) & kBroken; }
+
+}  // namespace mpsync

@@ -1,0 +1,217 @@
+// mpsync::Condition — exact notify counts, no stolen wake-ups, notify never blocks.
+//
+// LAYOUT (16 bytes of its own + a 40-byte lock slot)
+//   seq     futex word, bumped by every notify that grants; waiters sleep on it
+//   gen     generation of group G1; group G2 is gen + 1; groups older than G1 are "retired"
+//   sizes   low 16: G1 waiters not yet granted (g1)   high 16: G2 waiters (g2)
+//   state   low 16: grants given to G1 and not yet taken (grants)
+//           bits 16-17: the bound lock: 0 embedded RLock (all-zero memory), 1 Lock, 2 RLock;
+//           bits 18-31 zero (else ECORRUPT)
+//   lock    the embedded RLock; with an external lock, its self-relative offset (64-bit) and a
+//           check word, so any mapping address works and most garbage is detected
+// gen, sizes and state are read and written only while holding the bound lock (wait registers
+// and decides under it, notify requires it), so they need no atomics among themselves: the lock's
+// acquire/release orders them. seq is written under the lock but read by the kernel outside it.
+//
+// GROUPS (glibc 2.25's idea, with the bound lock doing the bookkeeping)
+//   A waiter joins G2 (remembers my = gen + 1), reads seq, releases the lock and sleeps on seq with
+//   futex bitset 1 << (my % 32), so a wake aimed at G1 never lands on a G2 sleeper.
+//   notify(n): while n > 0: if g1 == 0, G2 becomes G1 (gen++, g1 = g2, g2 = 0, grants = 0; the old
+//   G1 retires); then k = min(n, g1): g1 -= k, grants += k, seq++, FUTEX_WAKE_BITSET(k, G1's bit).
+//   A waiter back from sleep re-takes the lock and decides:
+//     my older than gen (retired)  -> OK: a group retires only when g1 == 0, i.e. every member was
+//                                     granted or withdrew, and this one did not withdraw
+//     my == gen (G1), grants > 0   -> grants--, OK (any G1 member may take any G1 grant: it was
+//                                     waiting when that notify came — CONFORMANCE C7)
+//     timed out / interrupted      -> withdraw (g1-- or g2--), TIMEDOUT / INTERRUPTED
+//     otherwise                    -> sleep again (re-reading seq under the lock)
+// INVARIANTS (under the lock)
+//   I1  members of G1 not yet returned == g1 + grants;  members of G2 not yet returned == g2
+//   I2  G1 members asleep on the current seq <= g1: each grant of k wakes k sleepers of G1's bit
+//       (or makes the not-yet-asleep see a new seq), and a member only goes back to sleep when
+//       grants == 0, where I1 gives asleep <= g1. So when g1 == 0 no G1 member sleeps, and
+//       retiring G1 strands nobody.
+//   Hence notify(n) makes exactly min(n, g1 + g2) waits return OK (C6), only waits that had begun
+//   (joined a group) before it (C7), and never a spurious OK: OK always consumes a grant.
+//
+// MEMORY ORDER: every decision is made under the lock, whose acquire/release orders all of gen,
+//   sizes, state. seq is an atomic store (relaxed) under the lock and an atomic load by the kernel.
+//
+// NO LOST WAKE-UP
+//   CPU0 (waiter)                               CPU1 (notifier)
+//   lock; join G2; s = seq; unlock
+//                                               lock; switch; g1--, grants++; seq = s+1
+//   futex_wait_bitset(seq, s, bit(my))          futex_wake_bitset(seq, 1, bit(gen))
+// CPU1 can only run notify after CPU0 unlocked, so CPU0 had joined. If CPU1's seq store is before
+// CPU0's futex_wait, the kernel's compare fails (EAGAIN) and CPU0 re-decides under the lock;
+// otherwise CPU0 is queued with bit(my) == bit(gen) and CPU1's wake finds it (I2 says some G1
+// sleeper or not-yet-sleeper is there for every grant).
+//
+// DEAD WAITERS (C10): notify never waits for anyone. A waiter killed in wait stays counted; a
+// notify(n) may grant to it (as in Python, where a killed waiter swallows its notification), but
+// once notify_all has granted both groups, g1 == g2 == 0 and the dead are forgotten entirely.
+// Limits: 65535 waiters per group (a further wait returns EOVERFLOW).
+#include <cstring>
+
+#include "impl.hpp"
+
+namespace mpsync {
+namespace {
+constexpr std::uint32_t kLow = 0xffffu, kG2One = 0x10000u, kKindShift = 16, kKindMask = 3u << kKindShift;
+constexpr std::uint32_t kMagic = 0x6d707363u;  // "mpsc"
+constexpr std::uint32_t bit_of(std::uint32_t group) { return 1u << (group & 31); }
+}  // namespace
+
+// The bound lock, resolved: exactly one of lock / rlock is set.
+struct detail::cond_lock {
+  Lock *lock = nullptr;
+  RLock *rlock = nullptr;
+
+  bool is_mine() const noexcept { return lock ? lock->is_mine() : rlock->is_mine(); }
+  unsigned release_all() const noexcept {
+    if (lock) return lock->release_status() == status::ok ? 1u : 0u;
+    return impl::rlock_release_all(*rlock);
+  }
+  status restore(unsigned count) const noexcept {
+    if (lock) return impl::lock_acquire(*lock, deadline{}, false);
+    return impl::rlock_restore(*rlock, count);
+  }
+};
+
+status detail::impl::cond_resolve(Condition &c, cond_lock &out) noexcept {
+  const std::uint32_t st = c.state_;
+  if (st & ~(kLow | kKindMask)) return status::corrupt;
+  const std::uint32_t kind = (st & kKindMask) >> kKindShift;
+  if (kind == 0) {
+    out.rlock = &c.lock_;
+    return status::ok;
+  }
+  if (kind == 3) return status::corrupt;
+  const std::uint32_t *slot = slot_words(c.lock_);
+  if ((slot[0] ^ slot[1] ^ kMagic) != slot[2] || slot[3] != 0) return status::corrupt;
+  const std::int64_t off = static_cast<std::int64_t>((std::uint64_t{slot[1]} << 32) | slot[0]);
+  const std::uintptr_t p = reinterpret_cast<std::uintptr_t>(&c) + static_cast<std::uintptr_t>(off);
+  if (p % (kind == MPSYNC_KIND_LOCK ? alignof(Lock) : alignof(RLock)) != 0) return status::corrupt;
+  if (kind == MPSYNC_KIND_LOCK)
+    out.lock = reinterpret_cast<Lock *>(p);
+  else
+    out.rlock = reinterpret_cast<RLock *>(p);
+  return status::ok;
+}
+
+status Condition::init(mpsync_lock_kind kind, void *lock) noexcept {
+  if (lock && kind != MPSYNC_KIND_LOCK && kind != MPSYNC_KIND_RLOCK) return status::invalid;
+  const auto self = reinterpret_cast<std::uintptr_t>(this);
+  const auto at = reinterpret_cast<std::uintptr_t>(lock);
+  if (lock && at >= self && at < self + sizeof(Condition)) return status::invalid;
+  std::memset(static_cast<void *>(this), 0, sizeof *this);
+  if (!lock) return status::ok;
+  const auto off = static_cast<std::uint64_t>(at - self);
+  std::uint32_t *slot = detail::impl::slot_words(lock_);
+  slot[0] = static_cast<std::uint32_t>(off);
+  slot[1] = static_cast<std::uint32_t>(off >> 32);
+  slot[2] = slot[0] ^ slot[1] ^ kMagic;
+  state_ = static_cast<std::uint32_t>(kind) << kKindShift;
+  arch::fence(arch::release);
+  return status::ok;
+}
+
+status Condition::acquire_status(bool block, timeout t) noexcept {
+  detail::cond_lock b;
+  if (status s = detail::impl::cond_resolve(*this, b); s != status::ok) return s;
+  return b.lock ? b.lock->acquire_status(block, t) : b.rlock->acquire_status(block, t);
+}
+
+status Condition::release_status() noexcept {
+  detail::cond_lock b;
+  if (status s = detail::impl::cond_resolve(*this, b); s != status::ok) return s;
+  if (b.lock) return b.lock->is_mine() ? b.lock->release_status() : status::not_owner;
+  return b.rlock->release_status();
+}
+
+status detail::impl::cond_wait(Condition &c, const cond_lock &b, const deadline &d) noexcept {
+  if (d.ns == deadline::kExpired) return status::timedout;  // wait(0): nothing to wait for
+  if ((c.sizes_ >> 16) == kLow) return status::overflow;
+  const std::uint32_t my = c.gen_ + 1;
+  c.sizes_ += kG2One;
+  std::uint32_t s = arch::load(&c.seq_, arch::relaxed);
+  unsigned saved = b.release_all();
+  for (;;) {
+    const park_result r = park(&c.seq_, s, d, bit_of(my));
+    if (r == park_result::woken && arch::load(&c.seq_, arch::relaxed) == s) continue;  // spurious
+    const status relock = b.restore(saved);
+    const bool gave_up = r != park_result::woken;
+    const auto age = static_cast<std::int32_t>(c.gen_ - my);  // > 0: retired; 0: G1; -1: G2
+    status res;
+    if (age > 0) {
+      res = status::ok;
+    } else if (age == 0 && (c.state_ & kLow) != 0) {
+      c.state_ -= 1;
+      res = status::ok;
+    } else if (age < -1) {
+      res = status::corrupt;
+    } else if (gave_up) {
+      const std::uint32_t one = age == 0 ? 1u : kG2One;
+      const std::uint32_t have = age == 0 ? (c.sizes_ & kLow) : (c.sizes_ >> 16);
+      if (have) c.sizes_ -= one;
+      res = r == park_result::timedout ? status::timedout : status::interrupted;
+    } else {  // woken by a grant that another member of my group took: sleep again
+      s = arch::load(&c.seq_, arch::relaxed);
+      saved = b.release_all();
+      continue;
+    }
+    if (relock == status::owner_dead && res != status::interrupted) return status::owner_dead;
+    return res;
+  }
+}
+
+status Condition::wait_status(timeout t) noexcept {
+  detail::cond_lock b;
+  if (status s = detail::impl::cond_resolve(*this, b); s != status::ok) return s;
+  if (!b.is_mine()) return status::not_owner;
+  detail::deadline d;
+  if (status s = detail::make_deadline(true, t.seconds(), d); s != status::ok) return s;
+  return detail::impl::cond_wait(*this, b, d);
+}
+
+status Condition::wait_for_status(int (*pred)(void *), void *ctx, timeout t) noexcept {
+  if (!pred) return status::invalid;
+  detail::cond_lock b;
+  if (status s = detail::impl::cond_resolve(*this, b); s != status::ok) return s;
+  if (!b.is_mine()) return status::not_owner;
+  detail::deadline d;
+  if (status s = detail::make_deadline(true, t.seconds(), d); s != status::ok) return s;
+  for (;;) {
+    if (pred(ctx)) return status::ok;
+    if (detail::expired(d)) return status::timedout;
+    const status s = detail::impl::cond_wait(*this, b, d);  // the same deadline: remaining time
+    if (s == status::timedout) return pred(ctx) ? status::ok : status::timedout;
+    if (s != status::ok) return s;
+  }
+}
+
+status Condition::notify_status(unsigned n) noexcept {
+  detail::cond_lock b;
+  if (status s = detail::impl::cond_resolve(*this, b); s != status::ok) return s;
+  if (!b.is_mine()) return status::not_owner;
+  while (n > 0) {
+    const std::uint32_t g1 = sizes_ & kLow, g2 = sizes_ >> 16;
+    if (g1 == 0) {
+      if (g2 == 0) break;
+      gen_ += 1;  // G2 becomes G1; the old G1 retires (all of it granted)
+      sizes_ = g2;
+      state_ &= ~kLow;
+      continue;
+    }
+    const std::uint32_t k = n < g1 ? n : g1;
+    if ((state_ & kLow) + k > kLow) return status::corrupt;
+    sizes_ -= k;
+    state_ += k;
+    n -= k;
+    arch::store(&seq_, seq_ + 1, arch::relaxed);
+    detail::unpark(&seq_, static_cast<int>(k), bit_of(gen_));
+  }
+  return status::ok;
+}
+
+}  // namespace mpsync

@@ -1,0 +1,53 @@
+// The kernel interface of the wait path (see futex.hpp). Nothing else in mpsync issues futex calls.
+#include "futex.hpp"
+
+#include <linux/futex.h>
+#include <sched.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+
+namespace mpsync::sys {
+
+namespace {
+inline long raw_futex(const std::uint32_t *w, int op, std::uint32_t val, const timespec *ts, std::uint32_t val3) noexcept {
+  return syscall(SYS_futex, w, op, val, ts, nullptr, val3);
+}
+}  // namespace
+
+int futex_wait(const std::uint32_t *word, std::uint32_t expected, std::int64_t abs_ns, std::uint32_t bitset) noexcept {
+  timespec ts{}, *tsp = nullptr;
+  if (abs_ns >= 0) {
+    ts.tv_sec = abs_ns / 1000000000;
+    ts.tv_nsec = abs_ns % 1000000000;
+    tsp = &ts;
+  }
+  // FUTEX_WAIT_BITSET's timeout is absolute on CLOCK_MONOTONIC (without FUTEX_CLOCK_REALTIME).
+  long r = raw_futex(word, FUTEX_WAIT_BITSET, expected, tsp, bitset);
+  return r == 0 ? 0 : -errno;
+}
+
+int futex_wake(const std::uint32_t *word, int n, std::uint32_t bitset) noexcept {
+  long r = raw_futex(word, FUTEX_WAKE_BITSET, static_cast<std::uint32_t>(n), nullptr, bitset);
+  return r >= 0 ? static_cast<int>(r) : -errno;
+}
+
+std::int64_t monotonic_ns() noexcept {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<std::int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+int sleep_ns(std::int64_t ns) noexcept {
+  timespec ts{static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)};
+  return nanosleep(&ts, nullptr) == 0 ? 0 : -errno;
+}
+
+void yield() noexcept { sched_yield(); }
+
+std::uint32_t gettid() noexcept { return static_cast<std::uint32_t>(syscall(SYS_gettid)); }
+
+}  // namespace mpsync::sys

@@ -1,0 +1,27 @@
+// The kernel interface of the wait path: the only futex syscalls in mpsync (and the few other
+// syscalls a wait needs: the monotonic clock, sleeping, yielding, gettid). Every futex op here is
+// *shared* (no FUTEX_PRIVATE_FLAG): the words live in MAP_SHARED memory and are waited on from
+// several processes, and the kernel's robust-list death wake is always a shared wake.
+// Returns are raw: >= 0 on success, -errno on failure. EINTR policy lives one layer up (park.cpp).
+#ifndef MPSYNC_RUNTIME_FUTEX_HPP
+#define MPSYNC_RUNTIME_FUTEX_HPP
+
+#include <cstdint>
+
+namespace mpsync::sys {
+
+inline constexpr std::uint32_t kMatchAny = 0xffffffffu;  // FUTEX_BITSET_MATCH_ANY
+
+// FUTEX_WAIT_BITSET with an absolute CLOCK_MONOTONIC deadline in ns (no deadline when < 0).
+int futex_wait(const std::uint32_t *word, std::uint32_t expected, std::int64_t abs_ns, std::uint32_t bitset) noexcept;
+// FUTEX_WAKE_BITSET: wakes up to n waiters whose bitset intersects; returns the number woken.
+int futex_wake(const std::uint32_t *word, int n, std::uint32_t bitset) noexcept;
+
+std::int64_t monotonic_ns() noexcept;         // CLOCK_MONOTONIC (vDSO)
+int sleep_ns(std::int64_t ns) noexcept;       // 0, or -EINTR
+void yield() noexcept;                        // sched_yield
+std::uint32_t gettid() noexcept;
+
+}  // namespace mpsync::sys
+
+#endif

@@ -1,0 +1,135 @@
+// park/unpark over the futex and sleep-loop backends (see park.hpp), the deadline arithmetic and
+// the interrupt check. No state machine lives here: the primitives own their words.
+#include "park.hpp"
+
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+
+#include "futex.hpp"
+#include "mpsync/mpsync.hpp"
+
+#ifndef MPSYNC_DEFAULT_SLEEPLOOP
+#define MPSYNC_DEFAULT_SLEEPLOOP 0
+#endif
+
+namespace mpsync::detail {
+namespace {
+
+enum backend_kind : int { kFutex = 0, kSleepLoop = 1 };
+
+int initial_backend() noexcept {
+  const char *e = std::getenv("MPSYNC_WAIT_BACKEND");
+  if (e && std::strcmp(e, "sleeploop") == 0) return kSleepLoop;
+  if (e && std::strcmp(e, "futex") == 0) return kFutex;
+  return MPSYNC_DEFAULT_SLEEPLOOP ? kSleepLoop : kFutex;
+}
+
+// Read once at start-up (a static initializer runs before main and before any wait); changed only
+// by the automatic switch when the kernel refuses futex.
+int g_backend = initial_backend();
+mpsync_interrupt_fn g_interrupt = nullptr;
+
+int backend() noexcept { return arch::load(&g_backend, arch::relaxed); }
+
+// The kernel refused futex (seccomp, emulator): everyone in this process polls from now on.
+bool futex_refused(int err) noexcept {
+  if (err != -ENOSYS && err != -EPERM) return false;
+  arch::store(&g_backend, int{kSleepLoop}, arch::relaxed);
+  return true;
+}
+
+// A signal arrived (EINTR): true if the wait must stop.
+bool interrupt_says_stop(bool interruptible) noexcept {
+  if (!interruptible) return false;
+  mpsync_interrupt_fn fn = arch::load(&g_interrupt, arch::acquire);
+  return fn && fn() != 0;
+}
+
+// The kernel wants absolute times it can represent; waits beyond ~68 years are re-armed.
+constexpr std::int64_t kKernelCap = std::int64_t{0x7fffffff} * 1000000000;
+
+park_result park_sleeploop(const std::uint32_t *word, std::uint32_t expected, const deadline &d,
+                           bool interruptible) noexcept {
+  std::int64_t backoff = 1000;  // ns; doubles up to 1 ms
+  for (int i = 0;; ++i) {
+    if (arch::load(word, arch::relaxed) != expected) return park_result::woken;
+    if (expired(d)) return park_result::timedout;
+    if (i < 64) {
+      arch::cpu_relax();
+    } else if (i < 80) {
+      sys::yield();
+    } else {
+      std::int64_t nap = backoff;
+      if (!d.forever()) {
+        std::int64_t left = d.ns - now_ns();
+        if (left < nap) nap = left > 0 ? left : 0;
+      }
+      if (sys::sleep_ns(nap) == -EINTR && interrupt_says_stop(interruptible)) return park_result::interrupted;
+      if (backoff < 1000000) backoff *= 2;
+    }
+  }
+}
+
+}  // namespace
+
+std::int64_t now_ns() noexcept { return sys::monotonic_ns(); }
+
+status make_deadline(bool block, double timeout, deadline &d) noexcept {
+  if (std::isnan(timeout)) return status::invalid;
+  if (!block || timeout <= 0) {
+    d.ns = deadline::kExpired;
+  } else if (std::isinf(timeout)) {
+    d.ns = deadline::kForever;
+  } else {
+    const std::int64_t now = now_ns();
+    const double add = timeout * 1e9;
+    // Saturate: anything past ~292 years from boot is "effectively forever" but still finite.
+    d.ns = add >= static_cast<double>(deadline::kForever - 1 - now) ? deadline::kForever - 1
+                                                                     : now + static_cast<std::int64_t>(add);
+  }
+  return status::ok;
+}
+
+bool expired(const deadline &d) noexcept {
+  if (d.ns == deadline::kExpired) return true;
+  return !d.forever() && now_ns() >= d.ns;
+}
+
+park_result park(const std::uint32_t *word, std::uint32_t expected, const deadline &d, std::uint32_t bitset,
+                 bool interruptible) noexcept {
+  if (d.ns == deadline::kExpired) return park_result::timedout;
+  if (backend() == kSleepLoop) return park_sleeploop(word, expected, d, interruptible);
+  for (;;) {
+    // Always pass a timeout: a timed futex wait returns EINTR for every handled signal, even with
+    // SA_RESTART, so the interrupt check sees each signal (an untimed wait would restart silently).
+    const std::int64_t abs = d.ns < kKernelCap ? d.ns : kKernelCap;
+    const int r = sys::futex_wait(word, expected, abs, bitset);
+    if (r == 0 || r == -EAGAIN) return park_result::woken;
+    if (r == -ETIMEDOUT) {
+      if (d.ns <= kKernelCap || expired(d)) return park_result::timedout;
+      continue;  // a deadline beyond the kernel cap: re-arm
+    }
+    if (r == -EINTR) {
+      if (interrupt_says_stop(interruptible)) return park_result::interrupted;
+      continue;  // same absolute deadline: a signal never extends a wait
+    }
+    if (futex_refused(r)) return park_sleeploop(word, expected, d, interruptible);
+    return park_result::woken;  // EFAULT/EINVAL: let the caller re-check its word
+  }
+}
+
+void unpark(const std::uint32_t *word, int n, std::uint32_t bitset) noexcept {
+  if (backend() == kSleepLoop) return;  // pollers see the word change
+  futex_refused(sys::futex_wake(word, n, bitset));
+}
+
+}  // namespace mpsync::detail
+
+extern "C" void mpsync_set_interrupt_check(mpsync_interrupt_fn fn) {
+  mpsync::arch::store(&mpsync::detail::g_interrupt, fn, mpsync::arch::release);
+}
+extern "C" const char *mpsync_backend(void) {
+  return mpsync::detail::backend() == mpsync::detail::kSleepLoop ? "sleeploop" : "futex";
+}

@@ -1,0 +1,55 @@
+// The park/unpark interface every primitive's slow path uses, over two backends:
+//   futex      FUTEX_WAIT_BITSET / FUTEX_WAKE_BITSET (shared), absolute CLOCK_MONOTONIC deadlines
+//   sleeploop  no futex at all: poll the word with spins, yields, then sleeps growing from 1 µs to a
+//              1 ms cap, never past the deadline (wake-up latency <= ~1 ms + scheduling)
+// Chosen by the meson option wait_backend and, at start-up, MPSYNC_WAIT_BACKEND; if the kernel
+// refuses futex (ENOSYS/EPERM: seccomp, emulators) mpsync switches to sleeploop by itself.
+// All processes sharing an object must use the same backend (a sleeploop releaser never wakes a
+// futex sleeper).
+//
+// Contract: park() returns when the word may no longer equal `expected` (or spuriously), at the
+// deadline, or on a signal when the interrupt check says stop. Callers always re-check their word.
+// EINTR is handled here, once: the wait resumes with the same absolute deadline.
+#ifndef MPSYNC_RUNTIME_PARK_HPP
+#define MPSYNC_RUNTIME_PARK_HPP
+
+#include <cstdint>
+
+#include "mpsync/detail/core.hpp"
+#include "mpsync/status.hpp"
+
+namespace mpsync::detail {
+
+struct deadline {
+  static constexpr std::int64_t kExpired = -1;         // a non-blocking try: no clock read
+  static constexpr std::int64_t kForever = INT64_MAX;
+  std::int64_t ns = kForever;                         // absolute CLOCK_MONOTONIC
+  bool forever() const noexcept { return ns == kForever; }
+};
+
+// Python's (block, timeout) -> a deadline. NaN: invalid; block false or timeout <= 0: expired;
+// +inf: forever; huge finite values saturate.
+status make_deadline(bool block, double timeout, deadline &d) noexcept;
+bool expired(const deadline &d) noexcept;
+std::int64_t now_ns() noexcept;
+
+enum class park_result { woken, timedout, interrupted };
+
+park_result park(const std::uint32_t *word, std::uint32_t expected, const deadline &d,
+                 std::uint32_t bitset = 0xffffffffu, bool interruptible = true) noexcept;
+void unpark(const std::uint32_t *word, int n, std::uint32_t bitset = 0xffffffffu) noexcept;
+inline constexpr int kAll = 0x7fffffff;
+
+// Spin briefly (about one syscall's worth) while `ready()` is false; true if it became ready.
+template <class Ready>
+inline bool spin_until(Ready ready) noexcept {
+  for (int i = 0; i < 200; ++i) {
+    if (ready()) return true;
+    arch::cpu_relax();
+  }
+  return ready();
+}
+
+}  // namespace mpsync::detail
+
+#endif
