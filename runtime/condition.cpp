@@ -9,9 +9,10 @@
 //           bits 18-31 zero (else ECORRUPT)
 //   lock    the embedded RLock; with an external lock, its self-relative offset (64-bit) and a
 //           check word, so any mapping address works and most garbage is detected
-// gen, sizes and state are read and written only while holding the bound lock (wait registers
-// and decides under it, notify requires it), so they need no atomics among themselves: the lock's
-// acquire/release orders them. seq is written under the lock but read by the kernel outside it.
+// gen, sizes and state's grants are read and written only while holding the bound lock (wait
+// registers and decides under it, notify requires it), so the lock's acquire/release orders them.
+// state is nonetheless accessed with relaxed atomics, because its kind bits (immutable after
+// init) are read before the lock is taken; seq is written under the lock but read by the kernel.
 //
 // GROUPS (glibc 2.25's idea, with the bound lock doing the bookkeeping)
 //   A waiter joins G2 (remembers my = gen + 1), reads seq, releases the lock and sleeps on seq with
@@ -79,7 +80,7 @@ struct detail::cond_lock {
 };
 
 status detail::impl::cond_resolve(Condition &c, cond_lock &out) noexcept {
-  const std::uint32_t st = c.state_;
+  const std::uint32_t st = arch::load(&c.state_, arch::relaxed);  // kind bits: read before the lock
   if (st & ~(kLow | kKindMask)) return status::corrupt;
   const std::uint32_t kind = (st & kKindMask) >> kKindShift;
   if (kind == 0) {
@@ -111,7 +112,7 @@ status Condition::init(mpsync_lock_kind kind, void *lock) noexcept {
   slot[0] = static_cast<std::uint32_t>(off);
   slot[1] = static_cast<std::uint32_t>(off >> 32);
   slot[2] = slot[0] ^ slot[1] ^ kMagic;
-  state_ = static_cast<std::uint32_t>(kind) << kKindShift;
+  arch::store(&state_, static_cast<std::uint32_t>(kind) << kKindShift, arch::relaxed);
   arch::fence(arch::release);
   return status::ok;
 }
@@ -145,8 +146,8 @@ status detail::impl::cond_wait(Condition &c, const cond_lock &b, const deadline 
     status res;
     if (age > 0) {
       res = status::ok;
-    } else if (age == 0 && (c.state_ & kLow) != 0) {
-      c.state_ -= 1;
+    } else if (age == 0 && (arch::load(&c.state_, arch::relaxed) & kLow) != 0) {
+      arch::store(&c.state_, arch::load(&c.state_, arch::relaxed) - 1, arch::relaxed);
       res = status::ok;
     } else if (age < -1) {
       res = status::corrupt;
@@ -200,13 +201,14 @@ status Condition::notify_status(unsigned n) noexcept {
       if (g2 == 0) break;
       gen_ += 1;  // G2 becomes G1; the old G1 retires (all of it granted)
       sizes_ = g2;
-      state_ &= ~kLow;
+      arch::store(&state_, arch::load(&state_, arch::relaxed) & ~kLow, arch::relaxed);
       continue;
     }
     const std::uint32_t k = n < g1 ? n : g1;
-    if ((state_ & kLow) + k > kLow) return status::corrupt;
+    const std::uint32_t st = arch::load(&state_, arch::relaxed);
+    if ((st & kLow) + k > kLow) return status::corrupt;
     sizes_ -= k;
-    state_ += k;
+    arch::store(&state_, st + k, arch::relaxed);
     n -= k;
     arch::store(&seq_, seq_ + 1, arch::relaxed);
     detail::unpark(&seq_, static_cast<int>(k), bit_of(gen_));

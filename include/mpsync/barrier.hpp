@@ -25,6 +25,7 @@ class Barrier {
   // The action runs in the last arriver (index parties-1) before anyone is released; it fails by
   // returning false (or nonzero in C), or by throwing — the barrier is then broken for everyone.
   template <class F>
+    requires std::is_invocable_v<std::remove_reference_t<F> &>
   unsigned wait(F &&action, timeout t = forever) {
     using Fn = std::remove_reference_t<F>;
     return wait_checked(t, &call<Fn>, const_cast<void *>(static_cast<const void *>(&action)));
