@@ -297,7 +297,7 @@ TEST_P(SemaphoreTest, S5_SignalHandlerReleaseWakesWaiter) {
     WCHECK(mpsync_sem_acquire(s, 1, 30.0) == MPSYNC_OK);
     return 0;
   });
-  ASSERT_TRUE(mpt::eventually([&] { return (s->value & 0x80000000u) != 0; }));
+  ASSERT_TRUE(mpt::eventually([&] { return (mpt::word(s) & 0x80000000u) != 0; }));
   ASSERT_EQ(raise(SIGUSR1), 0);  // the handler, in this thread, releases
   EXPECT_EQ(g_sig_rc, MPSYNC_OK);
   EXPECT_EQ(w.join(), 0);
@@ -320,7 +320,7 @@ TEST(Semaphore, S5_SignalHandlerInTheWaiterItselfReleases) {
     WCHECK(g_sig_rc == MPSYNC_OK);
     return 0;
   });
-  ASSERT_TRUE(mpt::eventually([&] { return (s->value & 0x80000000u) != 0; }));
+  ASSERT_TRUE(mpt::eventually([&] { return (mpt::word(s) & 0x80000000u) != 0; }));
   ASSERT_EQ(kill(w.last_pid(), SIGUSR1), 0);
   EXPECT_EQ(w.join(), 0);
   EXPECT_EQ(mpsync_sem_get_value(s), 0);
