@@ -64,6 +64,9 @@ int mpsync_rlock_release(mpsync_rlock_t *l);                            /* OK | 
 int mpsync_rlock_is_mine(const mpsync_rlock_t *l);
 int mpsync_rlock_locked(const mpsync_rlock_t *l);
 unsigned mpsync_rlock_count(const mpsync_rlock_t *l);
+/* 1 if this thread's RLocks are tracked through the kernel robust list (owner death detected);
+   0 where the kernel or libc does not allow it (qemu-user, seccomp, a non-glibc libc). */
+int mpsync_rlock_robust_supported(void);
 
 /* ---- Semaphore / BoundedSemaphore ------------------------------------------------------------- */
 int mpsync_sem_init(mpsync_sem_t *s, unsigned value);         /* EINVAL if value > MPSYNC_SEM_VALUE_MAX */

@@ -4,6 +4,7 @@
 #include <type_traits>
 
 #include "impl.hpp"
+#include "robust.hpp"
 
 using namespace mpsync;
 
@@ -42,6 +43,7 @@ int mpsync_rlock_release(mpsync_rlock_t *l) { MPSYNC_NULL_CHECK(l); return st(as
 int mpsync_rlock_is_mine(const mpsync_rlock_t *l) { return l && as<RLock>(l).is_mine(); }
 int mpsync_rlock_locked(const mpsync_rlock_t *l) { return l && as<RLock>(l).locked(); }
 unsigned mpsync_rlock_count(const mpsync_rlock_t *l) { return l ? as<RLock>(l).count() : 0u; }
+int mpsync_rlock_robust_supported(void) { return robust::available() ? 1 : 0; }
 
 int mpsync_sem_init(mpsync_sem_t *s, unsigned v) { MPSYNC_NULL_CHECK(s); return st(as<Semaphore>(s).init(v, false)); }
 int mpsync_bounded_sem_init(mpsync_sem_t *s, unsigned v) { MPSYNC_NULL_CHECK(s); return st(as<Semaphore>(s).init(v, true)); }

@@ -50,4 +50,8 @@ void yield() noexcept { sched_yield(); }
 
 std::uint32_t gettid() noexcept { return static_cast<std::uint32_t>(syscall(SYS_gettid)); }
 
+int get_robust_list(void **head, std::size_t *len) noexcept {
+  return syscall(SYS_get_robust_list, 0, head, len) == 0 ? 0 : -errno;
+}
+
 }  // namespace mpsync::sys

@@ -6,6 +6,7 @@
 #ifndef MPSYNC_RUNTIME_FUTEX_HPP
 #define MPSYNC_RUNTIME_FUTEX_HPP
 
+#include <cstddef>
 #include <cstdint>
 
 namespace mpsync::sys {
@@ -21,6 +22,8 @@ std::int64_t monotonic_ns() noexcept;         // CLOCK_MONOTONIC (vDSO)
 int sleep_ns(std::int64_t ns) noexcept;       // 0, or -EINTR
 void yield() noexcept;                        // sched_yield
 std::uint32_t gettid() noexcept;
+// get_robust_list(0, ...): the calling thread's robust-list head (registered by glibc), or -errno.
+int get_robust_list(void **head, std::size_t *len) noexcept;
 
 }  // namespace mpsync::sys
 

@@ -27,6 +27,7 @@ struct impl {
   static bool lock_is_mine(const Lock &l) noexcept { return l.is_mine(); }
   // RLock (runtime/rlock.cpp)
   static status rlock_acquire(RLock &l, const deadline &d, bool interruptible) noexcept;
+  static status rlock_acquire_locked(RLock &l, const deadline &d, bool interruptible) noexcept;
   static unsigned rlock_release_all(RLock &l) noexcept;                 // owner only: drop every level
   static status rlock_restore(RLock &l, unsigned count) noexcept;       // re-acquire, uninterruptible
   static bool rlock_valid(const RLock &l) noexcept;

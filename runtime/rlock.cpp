@@ -23,6 +23,7 @@
 //   OD[|W] -> T[|W]   CAS acquire: recovery; W is kept, the kernel woke only one sleeper
 // The no-lost-wake-up argument is Lock's, word for word (the same W protocol and pass-on rule).
 #include "impl.hpp"
+#include "robust.hpp"
 
 namespace mpsync {
 namespace {
@@ -32,13 +33,41 @@ using detail::kWaiters;
 
 bool is_garbage(std::uint32_t v) noexcept { return v == kWaiters || ((v & kOwnerDied) && (v & kTidMask)); }
 
-// The owner drops the word (count already 0): wake one sleeper if W was set.
-void release_word(std::uint32_t *w) noexcept {
+// The owner drops its last level: unlink the node, clear count and word, wake one sleeper if W
+// was set — inside the list_op_pending bracket, so a death at any point is handled by the kernel.
+void release_last(std::uint32_t *w, std::uint32_t *count, std::uint64_t *node) noexcept {
+  void *h = robust::head();
+  if (h) {
+    robust::set_pending(h, node);
+    if (*node) robust::dequeue(node);
+  }
+  arch::store(count, 0u, arch::relaxed);
   if (arch::exchange(w, 0u, arch::release) & kWaiters) detail::unpark(w, 1);
+  if (h) robust::clear_pending(h);
 }
 }  // namespace
 
 status detail::impl::rlock_acquire(RLock &l, const deadline &d, bool interruptible) noexcept {
+  if ((arch::load(&l.word_, arch::relaxed) & kTidMask) == self_tid()) {  // recursion
+    const std::uint32_t c = arch::load(&l.count_, arch::relaxed);
+    if (c == 0) return status::corrupt;
+    if (c == ~0u) return status::overflow;
+    arch::store(&l.count_, c + 1, arch::relaxed);
+    return status::ok;
+  }
+  void *h = robust::head();
+  if (h) robust::set_pending(h, &l.next_);
+  const status s = rlock_acquire_locked(l, d, interruptible);
+  if (h) {
+    if (s == status::ok || s == status::owner_dead) robust::enqueue(h, &l.next_);
+    robust::clear_pending(h);
+  }
+  return s;
+}
+
+// The acquire loop of a first acquisition (not recursion: the word cannot become ours meanwhile);
+// the caller brackets it with list_op_pending and enqueues on success.
+status detail::impl::rlock_acquire_locked(RLock &l, const deadline &d, bool interruptible) noexcept {
   std::uint32_t *w = &l.word_;
   const std::uint32_t tid = self_tid();
   if (d.ns != deadline::kExpired)
@@ -51,13 +80,7 @@ status detail::impl::rlock_acquire(RLock &l, const deadline &d, bool interruptib
     std::uint32_t v = arch::load(w, arch::relaxed);
     if (is_garbage(v)) return status::corrupt;
     const std::uint32_t owner = v & kTidMask;
-    if (owner == tid) {  // recursion reached through the slow path
-      const std::uint32_t c = arch::load(&l.count_, arch::relaxed);
-      if (c == 0) return status::corrupt;
-      if (c == ~0u) return status::overflow;
-      arch::store(&l.count_, c + 1, arch::relaxed);
-      return status::ok;
-    }
+    if (owner == tid) return status::corrupt;  // ours, yet not seen as ours a moment ago
     if (owner == 0) {
       const bool died = v & kOwnerDied;
       const std::uint32_t nv = tid | ((contended || (v & kWaiters)) ? kWaiters : 0u);
@@ -83,8 +106,7 @@ status detail::impl::rlock_acquire(RLock &l, const deadline &d, bool interruptib
 
 unsigned detail::impl::rlock_release_all(RLock &l) noexcept {
   const unsigned c = arch::load(&l.count_, arch::relaxed);
-  arch::store(&l.count_, 0u, arch::relaxed);
-  release_word(&l.word_);
+  release_last(&l.word_, &l.count_, &l.next_);
   return c;
 }
 
@@ -107,11 +129,13 @@ status RLock::release_slow() noexcept {
   const std::uint32_t v = arch::load(&word_, arch::relaxed);
   if (is_garbage(v)) return status::corrupt;
   if ((v & kTidMask) != detail::self_tid()) return status::not_owner;
-  return status::corrupt;  // ours, but count 0
-}
-
-status RLock::release_contended() noexcept {
-  release_word(&word_);
+  const std::uint32_t c = arch::load(&count_, arch::relaxed);
+  if (c == 0) return status::corrupt;
+  if (c > 1) {
+    arch::store(&count_, c - 1, arch::relaxed);
+    return status::ok;
+  }
+  release_last(&word_, &count_, &next_);
   return status::ok;
 }
 

@@ -34,16 +34,11 @@ class RLock {
   bool try_lock_until(const std::chrono::time_point<Clock, Dur> &tp) { return acquire(true, tp - Clock::now()); }
   void unlock() { release(); }
 
-  // noexcept status path. Fast paths: recursion is a plain owner-only count; a first acquire is
-  // one CAS; a last release is one CAS when nobody sleeps.
+  // noexcept status path. Recursion is inline: a plain owner-only count, no atomic RMW. The first
+  // acquire and the last release are out of line: they also link the lock into (and out of) the
+  // thread's kernel robust list (runtime/robust.cpp).
   status acquire_status(bool block = true, timeout t = forever) noexcept {
-    const std::uint32_t tid = detail::self_tid();
-    std::uint32_t v = 0;
-    if (__builtin_expect(arch::cas(&word_, v, tid, arch::acquire), 1)) {
-      arch::store(&count_, 1u, arch::relaxed);
-      return status::ok;
-    }
-    if ((v & detail::kTidMask) == tid) {
+    if ((arch::load(&word_, arch::relaxed) & detail::kTidMask) == detail::self_tid()) {
       const std::uint32_t c = arch::load(&count_, arch::relaxed);
       if (__builtin_expect(c == 0u || c == ~0u, 0)) return c ? status::overflow : status::corrupt;
       arch::store(&count_, c + 1, arch::relaxed);
@@ -52,25 +47,18 @@ class RLock {
     return acquire_slow(block, t.seconds());
   }
   status release_status() noexcept {
-    const std::uint32_t tid = detail::self_tid();
-    const std::uint32_t v = arch::load(&word_, arch::relaxed);
     const std::uint32_t c = arch::load(&count_, arch::relaxed);
-    if (__builtin_expect((v & detail::kTidMask) != tid || c == 0, 0)) return release_slow();
-    if (c > 1) {
+    if (__builtin_expect(c > 1, 1) && (arch::load(&word_, arch::relaxed) & detail::kTidMask) == detail::self_tid()) {
       arch::store(&count_, c - 1, arch::relaxed);
       return status::ok;
     }
-    arch::store(&count_, 0u, arch::relaxed);
-    std::uint32_t expected = tid;  // nobody asleep
-    if (__builtin_expect(arch::cas(&word_, expected, 0u, arch::release), 1)) return status::ok;
-    return release_contended();
+    return release_slow();
   }
 
  private:
   friend struct detail::impl;
   status acquire_slow(bool block, double timeout) noexcept;
-  status release_slow() noexcept;       // not the owner, or a corrupt count
-  status release_contended() noexcept;  // last level, FUTEX_WAITERS set: wake one
+  status release_slow() noexcept;  // the last level, or not the owner
   std::uint32_t word_ = 0;
   std::uint32_t count_ = 0;
   std::uint32_t reserved_[4] = {};
