@@ -3,6 +3,7 @@
 
 #include <linux/futex.h>
 #include <sched.h>
+#include <signal.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -49,6 +50,8 @@ int sleep_ns(std::int64_t ns) noexcept {
 void yield() noexcept { sched_yield(); }
 
 std::uint32_t gettid() noexcept { return static_cast<std::uint32_t>(syscall(SYS_gettid)); }
+
+bool thread_alive(std::uint32_t tid) noexcept { return kill(static_cast<pid_t>(tid), 0) == 0 || errno != ESRCH; }
 
 int get_robust_list(void **head, std::size_t *len) noexcept {
   return syscall(SYS_get_robust_list, 0, head, len) == 0 ? 0 : -errno;

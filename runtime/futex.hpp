@@ -22,6 +22,9 @@ std::int64_t monotonic_ns() noexcept;         // CLOCK_MONOTONIC (vDSO)
 int sleep_ns(std::int64_t ns) noexcept;       // 0, or -EINTR
 void yield() noexcept;                        // sched_yield
 std::uint32_t gettid() noexcept;
+// Whether a thread with this TID exists (kill(tid, 0): ESRCH means gone). A zombie process's
+// main thread still counts as alive until it is reaped.
+bool thread_alive(std::uint32_t tid) noexcept;
 // get_robust_list(0, ...): the calling thread's robust-list head (registered by glibc), or -errno.
 int get_robust_list(void **head, std::size_t *len) noexcept;
 

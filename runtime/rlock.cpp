@@ -4,25 +4,39 @@
 // LAYOUT (40 bytes, the size and robust-list geometry of glibc's pthread_mutex_t on x86_64/aarch64)
 //   +0   word   owner TID (bits 0-29) | FUTEX_OWNER_DIED (bit 30) | FUTEX_WAITERS (bit 31)
 //   +4   count  recursion level; written only by the owner, read relaxed by anyone
-//   +8   reserved[4]
-//   +24  prev   robust-list node, at word+24/word+32 like pthread_mutex_t's __list, so that the
+//   +8   reserved[0]  bit 0 "unlinked": the owner is not on a kernel robust list (fallback below)
+//   +12  reserved[1..3]
+//   +24  prev   robust-list node: word + 24 / word + 32, like pthread_mutex_t's __list, so the
 //   +32  next   kernel's futex_offset (-32) finds the word from the node (runtime/robust.cpp)
-// The word is in the kernel's robust-futex format, so owner death needs no layout change: when a
-// thread dies with the node on its robust list the kernel rewrites the word to OWNER_DIED | (W).
 //
 // STATES                                   INVARIANTS
 //   0              unlocked                 count == 0 unless locked (the owner stores 0 before it
 //   T              owned by T, no sleeper     releases the word, 1 right after it acquires it)
 //   T|W            owned, maybe sleepers    A sleeper implies W, or a wake on its way (as Lock).
-//   OD, OD|W       free; its owner died     The next acquirer gets OWNER_DEAD with count 1.
-//   T|OD, W alone  unreachable: ECORRUPT
+//   OD, OD|W       free; its owner died     While T owns it, the node is on T's robust list
+//   T|OD, W alone  unreachable: ECORRUPT      (unless "unlinked"), so T's death rewrites the word
+//                                             to OD|(W) and wakes one sleeper (kernel, shared wake)
 //
-// TRANSITIONS AND MEMORY ORDER — exactly Lock's (runtime/lock.cpp), plus:
-//   recursion   count +/- 1, relaxed: only the owner writes count; other threads only read it
-//               for count(), where a stale value is allowed
-//   OD[|W] -> T[|W]   CAS acquire: recovery; W is kept, the kernel woke only one sleeper
+// TRANSITIONS AND MEMORY ORDER — Lock's (runtime/lock.cpp), plus:
+//   recursion       count +/- 1, relaxed: only the owner writes count; others read it for count()
+//   first acquire   pending = node; CAS 0 -> T (or OD[|W] -> T[|W]: OWNER_DEAD, count 1);
+//                   enqueue node; pending = NULL                       (runtime/robust.cpp)
+//   last release    pending = node; dequeue; count = 0; XCHG word -> 0 (release) and wake if W;
+//                   pending = NULL
+//   The list bracket makes every instant of both sequences safe to die in: before the CAS or
+//   after the XCHG the word is not ours (the kernel wakes one waiter for a pending 0 word); in
+//   between it is ours and listed or pending, so the kernel marks it OWNER_DIED.
+//   Recovery keeps W: the kernel woke only one sleeper, others may still sleep.
 // The no-lost-wake-up argument is Lock's, word for word (the same W protocol and pass-on rule).
+//
+// FALLBACK (no kernel robust list in the owner's thread: qemu-user and seccomp refuse
+// get_robust_list, or MPSYNC_ROBUST_LIST=0): the owner sets "unlinked"; a waiter on such an owner
+// sleeps in 20 ms slices and, when the owner's TID no longer exists (kill(tid, 0) == ESRCH),
+// marks the word OWNER_DIED itself with a CAS from the value it saw. Costs: detection within
+// ~20 ms instead of at once, a non-blocking try cannot detect it, a dead process's main thread is
+// seen alive until its parent reaps it, and a reused TID hides the death.
 #include "impl.hpp"
+#include "futex.hpp"
 #include "robust.hpp"
 
 namespace mpsync {
@@ -30,6 +44,9 @@ namespace {
 using detail::kOwnerDied;
 using detail::kTidMask;
 using detail::kWaiters;
+
+constexpr std::uint32_t kUnlinked = 1;  // reserved[0]: the owner is not on a robust list
+constexpr std::int64_t kWatchSliceNs = 20'000'000;  // fallback: look for a dead owner every 20 ms
 
 bool is_garbage(std::uint32_t v) noexcept { return v == kWaiters || ((v & kOwnerDied) && (v & kTidMask)); }
 
@@ -62,6 +79,8 @@ status detail::impl::rlock_acquire(RLock &l, const deadline &d, bool interruptib
     if (s == status::ok || s == status::owner_dead) robust::enqueue(h, &l.next_);
     robust::clear_pending(h);
   }
+  // Tell waiters whether the kernel will report our death, or they must watch for it.
+  if (s == status::ok || s == status::owner_dead) arch::store(&l.reserved_[0], h ? 0u : kUnlinked, arch::relaxed);
   return s;
 }
 
@@ -97,9 +116,22 @@ status detail::impl::rlock_acquire_locked(RLock &l, const deadline &d, bool inte
       v |= kWaiters;
     }
     contended = true;
-    if (park(w, v, d, 0xffffffffu, interruptible) == park_result::interrupted) {
+    // An owner not on a robust list cannot be reported dead by the kernel: sleep in slices and
+    // look for it (the fallback; see the header).
+    const bool watch = arch::load(&l.reserved_[0], arch::relaxed) & kUnlinked;
+    deadline slice = d;
+    if (watch) {
+      const std::int64_t cap = now_ns() + kWatchSliceNs;
+      if (slice.ns > cap) slice.ns = cap;
+    }
+    const park_result r = park(w, v, slice, 0xffffffffu, interruptible);
+    if (r == park_result::interrupted) {
       pass_on_wake(w, kTidMask, kWaiters);
       return status::interrupted;
+    }
+    if (watch && r == park_result::timedout && !sys::thread_alive(owner)) {
+      std::uint32_t cur = v;  // mark it as the kernel would: OWNER_DIED, keep W
+      arch::cas(w, cur, kOwnerDied | (v & kWaiters), arch::relaxed);
     }
   }
 }

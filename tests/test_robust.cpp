@@ -111,6 +111,8 @@ TEST(Robust, HundredsOfLocksAllReported) {
   ASSERT_TRUE(WIFSIGNALED(st));
   for (int i = 0; i < kLocks; ++i)
     EXPECT_EQ((*locks)[i].acquire_status(false), i % 3 == 0 ? status::ok : status::owner_dead) << i;
+  // Release before the region goes away: a held lock's node is on this thread's robust list.
+  for (auto &l : *locks) EXPECT_EQ(l.release_status(), status::ok);
 }
 
 TEST(Robust, CoexistsWithGlibcRobustMutexes) {
@@ -148,6 +150,11 @@ TEST(Robust, CoexistsWithGlibcRobustMutexes) {
   EXPECT_EQ(s->a.acquire_status(false), status::owner_dead);
   EXPECT_EQ(s->b.acquire_status(false), status::owner_dead);
   EXPECT_EQ(s->c.acquire_status(false), status::owner_dead);
+  for (pthread_mutex_t *m : {&s->m1, &s->m2}) {
+    pthread_mutex_consistent(m);
+    pthread_mutex_unlock(m);
+  }
+  for (RLock *l : {&s->a, &s->b, &s->c}) EXPECT_EQ(l->release_status(), status::ok);
 }
 
 TEST(Robust, ConditionOverDeadOwnersRLock) {
@@ -184,4 +191,46 @@ TEST(Robust, ConditionWaitReacquiresFromDeadOwner) {
   EXPECT_EQ(c->release_status(), status::ok);
   int st;
   waitpid(pid, &st, 0);
+}
+
+// The fallback, where a thread cannot use the kernel robust list (get_robust_list refused under
+// qemu-user or seccomp, or MPSYNC_ROBUST_LIST=0): the owner marks the lock "unlinked", and its
+// waiters look for a dead owner every 20 ms instead of relying on the kernel's wake.
+class RobustFallback : public ::testing::Test {
+ protected:
+  void SetUp() override { setenv("MPSYNC_ROBUST_LIST", "0", 1); }  // read by each new thread
+  void TearDown() override { unsetenv("MPSYNC_ROBUST_LIST"); }
+};
+
+TEST_F(RobustFallback, UnlinkedOwnerThreadExit) {
+  RLock l;
+  std::thread([&] {
+    ASSERT_EQ(mpsync_rlock_robust_supported(), 0);
+    ASSERT_TRUE(l.acquire());
+    ASSERT_TRUE(l.acquire());
+  }).join();
+  EXPECT_EQ(l.acquire_status(false), status::timedout);  // a try cannot know
+  const double dt = expect_owner_dead(&l, 10.0);      // a wait finds out
+  EXPECT_LT(dt, mpt::kSlack);
+}
+
+TEST_F(RobustFallback, UnlinkedOwnerProcessKilled) {
+  auto r = mpt::shared();
+  auto *l = r.make<RLock>();
+  auto *held = r.make<Event>();
+  pid_t pid = fork();
+  if (pid == 0) {
+    std::thread([&] {  // a new thread: it reads MPSYNC_ROBUST_LIST=0
+      l->acquire();
+      held->set();
+      for (;;) pause();
+    }).detach();
+    for (;;) pause();
+  }
+  ASSERT_TRUE(held->wait(10.0));
+  kill(pid, SIGKILL);
+  int st;
+  waitpid(pid, &st, 0);
+  const double dt = expect_owner_dead(l, 10.0);
+  EXPECT_LT(dt, mpt::kSlack);
 }
