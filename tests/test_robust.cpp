@@ -234,3 +234,100 @@ TEST_F(RobustFallback, UnlinkedOwnerProcessKilled) {
   const double dt = expect_owner_dead(l, 10.0);
   EXPECT_LT(dt, mpt::kSlack);
 }
+
+// ---- peers that die elsewhere (no kernel help needed) -------------------------------------------
+
+namespace {
+std::uint32_t cond_waiting(const Condition *c) {  // G1 not-yet-granted + G2 (mpsync_cond_t.sizes)
+  const std::uint32_t sizes = mpt::word(c, 2);
+  return (sizes & 0xffff) + (sizes >> 16);
+}
+}  // namespace
+
+TEST(PeerDeath, ConditionWaiterKilledLeavesNoDebt) {
+  auto r = mpt::shared();
+  auto *c = r.make<Condition>();
+  auto *woke = r.make<int>(0);
+  mpt::Workers victims(Mode::processes), living(Mode::processes);
+  for (int i = 0; i < 2; ++i)
+    victims.start([&] {
+      c->acquire();
+      c->wait();  // killed in here
+      return 0;
+    });
+  for (int i = 0; i < 2; ++i)
+    living.start([&] {
+      WCHECK(c->acquire());
+      WCHECK(c->wait(30.0));
+      __atomic_add_fetch(woke, 1, __ATOMIC_RELAXED);
+      c->release();
+      return 0;
+    });
+  ASSERT_TRUE(mpt::eventually([&] { return cond_waiting(c) == 4; }));
+  victims.kill_all(SIGKILL);
+  EXPECT_EQ(victims.join(SIGKILL), 0);
+  // notify_all never blocks on the dead, and the living wake.
+  const double t0 = mpt::now_s();
+  ASSERT_TRUE(c->acquire());
+  EXPECT_EQ(c->notify_all_status(), status::ok);
+  c->release();
+  EXPECT_LT(mpt::now_s() - t0, mpt::kSlack);
+  EXPECT_EQ(living.join(), 0);
+  EXPECT_EQ(*woke, 2);
+  // The dead are forgotten: a new waiter and notify(1) wake exactly it.
+  EXPECT_EQ(cond_waiting(c), 0u);
+  mpt::Workers fresh(Mode::processes);
+  fresh.start([&] {
+    WCHECK(c->acquire());
+    WCHECK(c->wait(30.0));
+    c->release();
+    return 0;
+  });
+  ASSERT_TRUE(mpt::eventually([&] { return cond_waiting(c) == 1; }));
+  ASSERT_TRUE(c->acquire());
+  c->notify(1);
+  c->release();
+  EXPECT_EQ(fresh.join(), 0);
+}
+
+TEST(PeerDeath, BarrierPartyKilledBreaksAtTimeout) {
+  auto r = mpt::shared();
+  auto *b = r.make<Barrier>(3u);
+  mpt::Workers victim(Mode::processes), others(Mode::processes);
+  victim.start([&]() -> int {
+    for (;;) pause();  // a party that never arrives: it is killed first
+  });
+  victim.kill_all(SIGKILL);
+  EXPECT_EQ(victim.join(SIGKILL), 0);
+  for (int i = 0; i < 2; ++i)
+    others.start([&] {
+      const double t0 = mpt::now_s();
+      WCHECK(b->wait_status(0.3, nullptr, nullptr, nullptr) == status::broken);
+      WCHECK(mpt::now_s() - t0 < 0.3 + mpt::kSlack);
+      return 0;
+    });
+  EXPECT_EQ(others.join(), 0);
+  EXPECT_TRUE(b->broken());
+  b->reset();
+  EXPECT_FALSE(b->broken());
+}
+
+TEST(PeerDeath, LockAndSemaphoreHoldersKilledLeaveValidState) {
+  auto r = mpt::shared();
+  auto *l = r.make<Lock>();
+  auto *s = r.make<Semaphore>(2u);
+  mpt::Workers w(Mode::processes);
+  w.start([&] {
+    l->acquire();
+    s->acquire();
+    raise(SIGKILL);
+    return 0;
+  });
+  EXPECT_EQ(w.join(SIGKILL), 0);
+  // No owner to recover: the Lock stays held and the token stays taken, both valid states.
+  EXPECT_TRUE(l->locked());
+  EXPECT_EQ(l->acquire_status(true, 0.05), status::timedout);
+  EXPECT_EQ(l->release_status(), status::ok);  // any process may release a Lock (L2)
+  EXPECT_EQ(s->get_value(), 1);
+  EXPECT_EQ(s->acquire_status(false), status::ok);
+}
