@@ -2,7 +2,8 @@
 # Installs everything mpsync needs on Debian 12 (idempotent, quiet). Run as root (or with sudo on PATH).
 set -euo pipefail
 pkgs=(meson ninja-build pkg-config g++ clang libclang-rt-14-dev python3
-      libgtest-dev googletest libbenchmark-dev liburing-dev strace cmake)
+      libgtest-dev googletest libbenchmark-dev liburing-dev strace cmake
+      g++-aarch64-linux-gnu g++-riscv64-linux-gnu qemu-user)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite (README's second command; .ci/run calls exactly this):
-#   1. gcc build, futex backend          3. ASan+UBSan build
-#   2. same build, sleep-loop backend    4. TSan build
-# Each suite's GoogleTest cases are counted; the last line is "N passed, M failed[, K skipped]".
+#   gcc (futex backend), the same build with the sleep-loop backend, the installed library's
+#   consumers, clang, ASan+UBSan, TSan, and the aarch64 and riscv64 cross builds under qemu-user.
+# Each suite's GoogleTest cases are counted; the last line is "N passed, M failed, K skipped".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh || { echo "0 passed, 1 failed"; exit 1; }
@@ -10,11 +10,11 @@ bash scripts/deps.sh || { echo "0 passed, 1 failed"; exit 1; }
 tally=$(mktemp); trap 'rm -f "$tally"' EXIT
 jobs=${MPSYNC_TEST_JOBS:-2}
 
-suite() {  # suite LABEL BUILDDIR "meson options" [ENV=VALUE ...]
+suite() {  # suite LABEL BUILDDIR "meson options" [ENV=VALUE ...]   (SETUP_ENV: env for meson setup)
   local label=$1 dir=$2 opts=$3; shift 3
   echo "=== $label"
-  if [ -d "$dir" ]; then meson setup --reconfigure "$dir" $opts >/dev/null || return 1
-  else meson setup "$dir" $opts >/dev/null || { echo "0 1 0" >>"$tally"; return 1; }; fi
+  if [ -d "$dir" ]; then meson setup --reconfigure "$dir" $opts >/dev/null || { echo "0 1 0" >>"$tally"; return 1; }
+  else env ${SETUP_ENV:-} meson setup "$dir" $opts >/dev/null || { echo "0 1 0" >>"$tally"; return 1; }; fi
   ninja -C "$dir" >/dev/null || { ninja -C "$dir" | tail -30; echo "0 1 0" >>"$tally"; return 1; }
   rm -rf "$dir/tests/results"
   env "$@" meson test -C "$dir" --num-processes "$jobs" --print-errorlogs --no-rebuild -q >"$dir/test-output.txt" 2>&1
@@ -24,11 +24,20 @@ suite() {  # suite LABEL BUILDDIR "meson options" [ENV=VALUE ...]
 
 suite "gcc, futex backend" build "-Dbenchmarks=true" MPSYNC_WAIT_BACKEND=futex
 suite "gcc, sleep-loop backend" build "-Dbenchmarks=true" MPSYNC_WAIT_BACKEND=sleeploop
+echo "=== installed-library consumers (pkg-config)"
+out=$(bash scripts/consumers.sh build); echo "$out"
+echo "$out" | awk '/^consumers:/ {print $2, $4, 0}' >>"$tally"
+SETUP_ENV="CC=clang CXX=clang++" suite "clang" build-clang "-Dbenchmarks=false" MPSYNC_WAIT_BACKEND=futex
 suite "ASan+UBSan" build-asan "-Db_sanitize=address,undefined -Db_lundef=false -Dbenchmarks=false" \
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
-# TSan needs a mapping layout it knows: run it without address-space randomisation (setarch -R).
+
 suite "TSan" build-tsan "-Db_sanitize=thread -Db_lundef=false -Dbenchmarks=false" \
   TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 MPSYNC_UNDER_TSAN=1
+
+# Cross builds, run under qemu-user (meson's exe_wrapper). Tests needing what qemu does not emulate
+# (robust lists, futex_waitv, io_uring, seccomp) probe for it and skip with the reason.
+suite "aarch64 (qemu-user)" build-aarch64 "--cross-file cross/aarch64-linux-gnu.ini -Dbenchmarks=false"
+suite "riscv64 (qemu-user)" build-riscv64 "--cross-file cross/riscv64-linux-gnu.ini -Dbenchmarks=false"
 
 read -r p f s < <(awk '{p+=$1; f+=$2; s+=$3} END {print p+0, f+0, s+0}' "$tally")
 echo "$p passed, $f failed, $s skipped"
