@@ -72,9 +72,33 @@ park_result park_sleeploop(const std::uint32_t *word, std::uint32_t expected, co
   }
 }
 
+int g_spin_iterations = 0;  // 0: not calibrated yet
+constexpr std::int64_t kSpinNs = 4000;  // a few cache-line round trips on a loaded VM
+__thread spin_state t_spin __attribute__((tls_model("initial-exec")));
+
 }  // namespace
 
 std::int64_t now_ns() noexcept { return sys::monotonic_ns(); }
+
+int spin_iterations() noexcept {
+  int n = arch::load(&g_spin_iterations, arch::relaxed);
+  if (__builtin_expect(n != 0, 1)) return n;
+  // Calibrate: time 256 relaxes (best of 3, to dodge a preemption), scale to ~1 µs.
+  std::int64_t best = INT64_MAX;
+  for (int round = 0; round < 3; ++round) {
+    const std::int64_t t0 = now_ns();
+    for (int i = 0; i < 256; ++i) arch::cpu_relax();
+    const std::int64_t dt = now_ns() - t0;
+    if (dt < best) best = dt;
+  }
+  const std::int64_t per = best / 256 > 0 ? best / 256 : 1;  // ns per relax, at least 1
+  n = static_cast<int>(kSpinNs / per);
+  n = n < 8 ? 8 : n > 4096 ? 4096 : n;
+  arch::store(&g_spin_iterations, n, arch::relaxed);
+  return n;
+}
+
+spin_state &thread_spin() noexcept { return t_spin; }
 
 status make_deadline(bool block, double timeout, deadline &d) noexcept {
   if (std::isnan(timeout)) return status::invalid;
