@@ -11,8 +11,9 @@
 //           check word, so any mapping address works and most garbage is detected
 // gen, sizes and state's grants are read and written only while holding the bound lock (wait
 // registers and decides under it, notify requires it), so the lock's acquire/release orders them.
-// state is nonetheless accessed with relaxed atomics, because its kind bits (immutable after
-// init) are read before the lock is taken; seq is written under the lock but read by the kernel.
+// All of them are nonetheless accessed with relaxed atomics: state's kind bits (immutable after
+// init) are read before the lock is taken, and observers may read sizes without the lock; seq is
+// written under the lock but read by the kernel.
 //
 // GROUPS (glibc 2.25's idea, with the bound lock doing the bookkeeping)
 //   A waiter joins G2 (remembers my = gen + 1), reads seq, releases the lock and sleeps on seq with
@@ -61,6 +62,10 @@ namespace {
 constexpr std::uint32_t kLow = 0xffffu, kG2One = 0x10000u, kKindShift = 16, kKindMask = 3u << kKindShift;
 constexpr std::uint32_t kMagic = 0x6d707363u;  // "mpsc"
 constexpr std::uint32_t bit_of(std::uint32_t group) { return 1u << (group & 31); }
+// gen and sizes change only under the lock, but observers (tests, debuggers, the fuzzers) may
+// read them without it: relaxed atomics, which cost nothing over plain accesses.
+inline std::uint32_t rd(const std::uint32_t &w) { return arch::load(&w, arch::relaxed); }
+inline void wr(std::uint32_t &w, std::uint32_t v) { arch::store(&w, v, arch::relaxed); }
 }  // namespace
 
 // The bound lock, resolved: exactly one of lock / rlock is set.
@@ -132,9 +137,9 @@ status Condition::release_status() noexcept {
 
 status detail::impl::cond_wait(Condition &c, const cond_lock &b, const deadline &d) noexcept {
   if (d.ns == deadline::kExpired) return status::timedout;  // wait(0): nothing to wait for
-  if ((c.sizes_ >> 16) == kLow) return status::overflow;
-  const std::uint32_t my = c.gen_ + 1;
-  c.sizes_ += kG2One;
+  if ((rd(c.sizes_) >> 16) == kLow) return status::overflow;
+  const std::uint32_t my = rd(c.gen_) + 1;
+  wr(c.sizes_, rd(c.sizes_) + kG2One);
   std::uint32_t s = arch::load(&c.seq_, arch::relaxed);
   unsigned saved = b.release_all();
   for (;;) {
@@ -142,7 +147,7 @@ status detail::impl::cond_wait(Condition &c, const cond_lock &b, const deadline 
     if (r == park_result::woken && arch::load(&c.seq_, arch::relaxed) == s) continue;  // spurious
     const status relock = b.restore(saved);
     const bool gave_up = r != park_result::woken;
-    const auto age = static_cast<std::int32_t>(c.gen_ - my);  // > 0: retired; 0: G1; -1: G2
+    const auto age = static_cast<std::int32_t>(rd(c.gen_) - my);  // > 0: retired; 0: G1; -1: G2
     status res;
     if (age > 0) {
       res = status::ok;
@@ -153,8 +158,8 @@ status detail::impl::cond_wait(Condition &c, const cond_lock &b, const deadline 
       res = status::corrupt;
     } else if (gave_up) {
       const std::uint32_t one = age == 0 ? 1u : kG2One;
-      const std::uint32_t have = age == 0 ? (c.sizes_ & kLow) : (c.sizes_ >> 16);
-      if (have) c.sizes_ -= one;
+      const std::uint32_t have = age == 0 ? (rd(c.sizes_) & kLow) : (rd(c.sizes_) >> 16);
+      if (have) wr(c.sizes_, rd(c.sizes_) - one);
       res = r == park_result::timedout ? status::timedout : status::interrupted;
     } else {  // woken by a grant that another member of my group took: sleep again
       s = arch::load(&c.seq_, arch::relaxed);
@@ -196,22 +201,22 @@ status Condition::notify_status(unsigned n) noexcept {
   if (status s = detail::impl::cond_resolve(*this, b); s != status::ok) return s;
   if (!b.is_mine()) return status::not_owner;
   while (n > 0) {
-    const std::uint32_t g1 = sizes_ & kLow, g2 = sizes_ >> 16;
+    const std::uint32_t sz = rd(sizes_), g1 = sz & kLow, g2 = sz >> 16;
     if (g1 == 0) {
       if (g2 == 0) break;
-      gen_ += 1;  // G2 becomes G1; the old G1 retires (all of it granted)
-      sizes_ = g2;
+      wr(gen_, rd(gen_) + 1);  // G2 becomes G1; the old G1 retires (all of it granted)
+      wr(sizes_, g2);
       arch::store(&state_, arch::load(&state_, arch::relaxed) & ~kLow, arch::relaxed);
       continue;
     }
     const std::uint32_t k = n < g1 ? n : g1;
     const std::uint32_t st = arch::load(&state_, arch::relaxed);
     if ((st & kLow) + k > kLow) return status::corrupt;
-    sizes_ -= k;
+    wr(sizes_, sz - k);
     arch::store(&state_, st + k, arch::relaxed);
     n -= k;
     arch::store(&seq_, seq_ + 1, arch::relaxed);
-    detail::unpark(&seq_, static_cast<int>(k), bit_of(gen_));
+    detail::unpark(&seq_, static_cast<int>(k), bit_of(rd(gen_)));
   }
   return status::ok;
 }
