@@ -96,40 +96,42 @@ void Region::close() noexcept {
 
 void Region::unlink_named(const std::string &name) noexcept { shm_unlink(shm_name(name).c_str()); }
 
-status Region::send_fd(int sock, int fd) noexcept {
+namespace {
+// One data byte plus room for one SCM_RIGHTS descriptor: the message both ends exchange.
+struct fd_message {
   char byte = 'F';
   iovec iov{&byte, 1};
   alignas(cmsghdr) char buf[CMSG_SPACE(sizeof(int))] = {};
   msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = buf;
-  msg.msg_controllen = sizeof buf;
-  cmsghdr *c = CMSG_FIRSTHDR(&msg);
+  fd_message() {
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = buf;
+    msg.msg_controllen = sizeof buf;
+  }
+};
+}  // namespace
+
+status Region::send_fd(int sock, int fd) noexcept {
+  fd_message m;
+  cmsghdr *c = CMSG_FIRSTHDR(&m.msg);
   c->cmsg_level = SOL_SOCKET;
   c->cmsg_type = SCM_RIGHTS;
   c->cmsg_len = CMSG_LEN(sizeof(int));
   std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
   ssize_t r;
-  do r = sendmsg(sock, &msg, MSG_NOSIGNAL);
+  do r = sendmsg(sock, &m.msg, MSG_NOSIGNAL);
   while (r < 0 && errno == EINTR);
   return r == 1 ? status::ok : status::system;
 }
 
 status Region::recv_fd(int sock, int &fd) noexcept {
-  char byte;
-  iovec iov{&byte, 1};
-  alignas(cmsghdr) char buf[CMSG_SPACE(sizeof(int))] = {};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = buf;
-  msg.msg_controllen = sizeof buf;
+  fd_message m;
   ssize_t r;
-  do r = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+  do r = recvmsg(sock, &m.msg, MSG_CMSG_CLOEXEC);
   while (r < 0 && errno == EINTR);
   if (r != 1) return status::system;
-  cmsghdr *c = CMSG_FIRSTHDR(&msg);
+  cmsghdr *c = CMSG_FIRSTHDR(&m.msg);
   if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS || c->cmsg_len != CMSG_LEN(sizeof(int)))
     return status::invalid;
   std::memcpy(&fd, CMSG_DATA(c), sizeof fd);

@@ -14,7 +14,7 @@
 
 namespace mpsync {
 
-class Condition {
+class Condition : public detail::lockable<Condition> {
  public:
   Condition() noexcept = default;  // all-zero: uses the embedded RLock
   explicit Condition(Lock &l) { detail::check(init(MPSYNC_KIND_LOCK, &l)); }
@@ -25,12 +25,8 @@ class Condition {
   // lock == nullptr: the embedded RLock. Otherwise a Lock/RLock in the same mapping (any distance).
   status init(mpsync_lock_kind kind, void *lock) noexcept;
 
-  // The condition is itself acquirable (Python's `with cond:`); Lockable for std::unique_lock.
-  bool acquire(bool block = true, timeout t = forever) { return detail::to_bool(acquire_status(block, t)); }
-  void release() { detail::check(release_status()); }
-  void lock() { detail::to_bool(acquire_status(true, forever)); }
-  bool try_lock() noexcept { return acquired(acquire_status(false, 0.0)); }
-  void unlock() { release(); }
+  // The condition is itself acquirable (Python's `with cond:`): acquire/release and the std
+  // Lockable members come from detail::lockable.
 
   // true when notified, false at the deadline; the lock is held again on return.
   bool wait(timeout t = forever) { return detail::to_bool(wait_status(t)); }

@@ -10,26 +10,18 @@
 
 namespace mpsync {
 
-class Lock {
+class Lock : public detail::lockable<Lock> {
  public:
   Lock() noexcept = default;  // all-zero: unlocked
   Lock(const Lock &) = delete;
   Lock &operator=(const Lock &) = delete;
 
   // Python parity.
-  bool acquire(bool block = true, timeout t = forever) { return detail::to_bool(acquire_status(block, t)); }
-  void release() { detail::check(release_status()); }
   bool is_mine() const noexcept { return (arch::load(&word_, arch::relaxed) & detail::kTidMask) == detail::self_tid(); }
   bool locked() const noexcept { return (arch::load(&word_, arch::relaxed) & detail::kTidMask) != 0; }
 
-  // Lockable / TimedLockable (std::scoped_lock, std::unique_lock).
-  void lock() { detail::check(acquire_status(true, forever)); }
-  bool try_lock() noexcept { return acquire_status(false, 0.0) == status::ok; }
-  template <class Rep, class Period>
-  bool try_lock_for(const std::chrono::duration<Rep, Period> &d) { return acquire(true, d); }
-  template <class Clock, class Dur>
-  bool try_lock_until(const std::chrono::time_point<Clock, Dur> &tp) { return acquire(true, tp - Clock::now()); }
-  void unlock() { release(); }
+  // acquire/release (Python) and lock/try_lock/try_lock_for/try_lock_until/unlock (std
+  // Lockable, TimedLockable) come from detail::lockable.
 
   // noexcept status path. Fast paths: one CAS, no call.
   status acquire_status(bool block = true, timeout t = forever) noexcept {

@@ -11,7 +11,7 @@
 
 namespace mpsync {
 
-class RLock {
+class RLock : public detail::lockable<RLock> {
  public:
   RLock() noexcept = default;  // all-zero: unlocked
   RLock(const RLock &) = delete;
@@ -19,20 +19,12 @@ class RLock {
 
   // Python parity. acquire() returns true also when the previous owner died (use acquire_status()
   // to learn that and repair the protected state).
-  bool acquire(bool block = true, timeout t = forever) { return detail::to_bool(acquire_status(block, t)); }
-  void release() { detail::check(release_status()); }
   bool is_mine() const noexcept { return (arch::load(&word_, arch::relaxed) & detail::kTidMask) == detail::self_tid(); }
   bool locked() const noexcept { return (arch::load(&word_, arch::relaxed) & detail::kTidMask) != 0; }
   unsigned count() const noexcept { return locked() ? arch::load(&count_, arch::relaxed) : 0u; }
 
-  // Lockable / TimedLockable.
-  void lock() { detail::to_bool(acquire_status(true, forever)); }
-  bool try_lock() noexcept { return acquired(acquire_status(false, 0.0)); }
-  template <class Rep, class Period>
-  bool try_lock_for(const std::chrono::duration<Rep, Period> &d) { return acquire(true, d); }
-  template <class Clock, class Dur>
-  bool try_lock_until(const std::chrono::time_point<Clock, Dur> &tp) { return acquire(true, tp - Clock::now()); }
-  void unlock() { release(); }
+  // acquire/release (Python) and lock/try_lock/try_lock_for/try_lock_until/unlock (std
+  // Lockable, TimedLockable) come from detail::lockable.
 
   // noexcept status path. Recursion is inline: a plain owner-only count, no atomic RMW. The first
   // acquire and the last release are out of line: they also link the lock into (and out of) the

@@ -94,6 +94,26 @@ class timeout {
 };
 inline constexpr timeout forever{};
 
+namespace detail {
+// The Python-parity and std Lockable / TimedLockable members, written once over a primitive's
+// acquire_status / release_status. An empty base: the objects stay standard-layout words.
+template <class Self>
+struct lockable {
+  bool acquire(bool block = true, timeout t = forever) { return to_bool(self().acquire_status(block, t)); }
+  void release() { check(self().release_status()); }
+  void lock() { to_bool(self().acquire_status(true, forever)); }
+  bool try_lock() noexcept { return acquired(self().acquire_status(false, 0.0)); }
+  template <class Rep, class Period>
+  bool try_lock_for(const std::chrono::duration<Rep, Period> &d) { return acquire(true, d); }
+  template <class Clock, class Dur>
+  bool try_lock_until(const std::chrono::time_point<Clock, Dur> &tp) { return acquire(true, tp - Clock::now()); }
+  void unlock() { release(); }
+
+ private:
+  Self &self() noexcept { return static_cast<Self &>(*this); }
+};
+}  // namespace detail
+
 }  // namespace mpsync
 
 template <> struct std::is_error_code_enum<mpsync::status> : std::true_type {};
