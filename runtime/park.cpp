@@ -101,8 +101,11 @@ int spin_iterations() noexcept {
 spin_state &thread_spin() noexcept { return t_spin; }
 
 status make_deadline(bool block, double timeout, deadline &d) noexcept {
-  if (std::isnan(timeout)) return status::invalid;
-  if (!block || timeout <= 0) {
+  if (!block) {  // one try: the timeout is ignored, NaN included
+    d.ns = deadline::kExpired;
+  } else if (std::isnan(timeout)) {
+    return status::invalid;
+  } else if (timeout <= 0) {
     d.ns = deadline::kExpired;
   } else if (std::isinf(timeout)) {
     d.ns = deadline::kForever;

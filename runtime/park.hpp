@@ -27,7 +27,8 @@ struct deadline {
   bool forever() const noexcept { return ns == kForever; }
 };
 
-// Python's (block, timeout) -> a deadline. NaN: invalid; block false or timeout <= 0: expired;
+// Python's (block, timeout) -> a deadline. block false: expired (timeout ignored, even NaN);
+// NaN: invalid; timeout <= 0: expired;
 // +inf: forever; huge finite values saturate.
 status make_deadline(bool block, double timeout, deadline &d) noexcept;
 bool expired(const deadline &d) noexcept;

@@ -22,6 +22,7 @@ class Event {
   // true if set (now, or at some moment during the wait); false on timeout. Throws interrupted.
   bool wait(timeout t = forever) { return detail::to_bool(wait_status(t)); }
   status wait_status(timeout t = forever) noexcept {
+    if (__builtin_expect(detail::bad_timeout(true, t), 0)) return status::invalid;
     if (__builtin_expect(is_set(), 1)) return status::ok;
     return wait_slow(t.seconds());
   }

@@ -25,6 +25,7 @@ class Lock : public detail::lockable<Lock> {
 
   // noexcept status path. Fast paths: one CAS, no call.
   status acquire_status(bool block = true, timeout t = forever) noexcept {
+    if (__builtin_expect(detail::bad_timeout(block, t), 0)) return status::invalid;
     std::uint32_t expected = 0;
     if (__builtin_expect(arch::cas(&word_, expected, detail::self_tid(), arch::acquire), 1)) return status::ok;
     return acquire_slow(block, t.seconds());

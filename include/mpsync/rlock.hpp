@@ -30,6 +30,7 @@ class RLock : public detail::lockable<RLock> {
   // acquire and the last release are out of line: they also link the lock into (and out of) the
   // thread's kernel robust list (runtime/robust.cpp).
   status acquire_status(bool block = true, timeout t = forever) noexcept {
+    if (__builtin_expect(detail::bad_timeout(block, t), 0)) return status::invalid;
     if ((arch::load(&word_, arch::relaxed) & detail::kTidMask) == detail::self_tid()) {
       const std::uint32_t c = arch::load(&count_, arch::relaxed);
       if (__builtin_expect(c == 0u || c == ~0u, 0)) return c ? status::overflow : status::corrupt;

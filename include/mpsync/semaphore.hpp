@@ -44,6 +44,7 @@ class Semaphore {
 
   // noexcept status path. Fast paths: one CAS each; release never calls when nobody sleeps.
   status acquire_status(bool block = true, timeout t = forever) noexcept {
+    if (__builtin_expect(detail::bad_timeout(block, t), 0)) return status::invalid;
     std::uint32_t v = arch::load(&value_, arch::relaxed);
     if (__builtin_expect((v & kCount) != 0, 1) && arch::cas(&value_, v, v - 1, arch::acquire)) return status::ok;
     return acquire_slow(block, t.seconds());

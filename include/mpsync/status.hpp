@@ -95,6 +95,12 @@ class timeout {
 inline constexpr timeout forever{};
 
 namespace detail {
+// A blocking call with a NaN timeout is invalid even when it could succeed at once; with
+// block == false the timeout is ignored (one try), NaN included.
+constexpr bool bad_timeout(bool block, timeout t) noexcept { return block && t.seconds() != t.seconds(); }
+}  // namespace detail
+
+namespace detail {
 // The Python-parity and std Lockable / TimedLockable members, written once over a primitive's
 // acquire_status / release_status. An empty base: the objects stay standard-layout words.
 template <class Self>
