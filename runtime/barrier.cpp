@@ -2,12 +2,15 @@
 //
 // LAYOUT (16 bytes)
 //   state    one 64-bit word: phase (high 32 bits) | arrived (low 32 bits)
-//            phase = G << 3 | W (bit 2) | RESET (bit 1) | BROKEN (bit 0)
-//              G       generation: +1 each time a cycle completes or the barrier is reset
+//            phase = G << 18 | ENDED_BY_RESET (bits 2-17) | W (bit 1) | BROKEN (bit 0)
+//              G       generation (14 bits, wraps): +1 each time a cycle completes or is reset
+//              ENDED_BY_RESET  bit (g % 16) says how generation g ended: 1 reset (its waiters
+//                      return BROKEN), 0 completed (they return OK). Kept in the same word as G so
+//                      a waiter that wakes late — after "reset, then a whole new cycle" — still
+//                      learns the fate of its own generation; exact while it wakes before 16
+//                      further generations end (only possible with more threads than parties)
 //              W       a waiter may be asleep on the phase half (futex_wait needs 32 bits: it waits
 //                      on the high half, as glibc's sem_t waits on one half of its 64-bit word)
-//              RESET   the last generation change was a reset(): waiters of the previous
-//                      generation return BROKEN, not OK
 //              BROKEN  broken until reset()
 //            arrived = waiters of generation G so far; == parties while the action runs
 //   parties  fixed at init (0 is not a valid barrier: ECORRUPT)
@@ -22,12 +25,14 @@
 // TRANSITIONS AND MEMORY ORDER
 //   arrive      (G, a) -> (G, a+1)        CAS acq_rel: orders this party's pre-barrier writes
 //                                         before the completing arrival reads the word
-//   complete    (G, P) -> (G+1, 0)        CAS release by the last arriver after its action; the
+//   complete    (G, P) -> (G+1, 0)        CAS release by the last arriver after its action (clears
+//                                         ENDED_BY_RESET bit G%16); the
 //                                         waiters' acquire load of G+1 reads-from it, so all
 //                                         writes before every party's wait happen-before every
 //                                         party's return (the barrier's whole point)
 //   break       BROKEN set (same G)       by a timed-out or interrupted waiter, a failed action, abort()
-//   reset       (G, a) -> (G+1|RESET, 0)  BROKEN cleared; the old generation's sleepers get BROKEN
+//   reset       (G, a) -> (G+1, 0)        sets ENDED_BY_RESET bit G%16, clears BROKEN; the old
+//                                         generation's sleepers get BROKEN
 // Every phase change that can find sleepers drops W and wakes all if W was set.
 //
 // NO LOST WAKE-UP
@@ -45,7 +50,14 @@
 
 namespace mpsync {
 namespace {
-constexpr std::uint32_t kBroken = 1, kReset = 2, kW = 4, kGen = 8, kGenMask = ~7u;
+constexpr std::uint32_t kBroken = 1, kW = 2, kGen = 1u << 18, kGenMask = ~(kGen - 1), kEnded = 0xffffu << 2;
+// The ENDED_BY_RESET bit of the generation whose number (gen field, unshifted) is in `phase`.
+constexpr std::uint32_t ended_bit(std::uint32_t phase) { return 4u << ((phase >> 18) & 15); }
+// The phase that opens the generation after `ph`'s, recording how `ph`'s ended.
+constexpr std::uint32_t next_phase(std::uint32_t ph, bool by_reset) {
+  const std::uint32_t ended = by_reset ? ((ph & kEnded) | ended_bit(ph)) : ((ph & kEnded) & ~ended_bit(ph));
+  return ((ph & kGenMask) + kGen) | ended;
+}
 
 constexpr std::uint32_t lo(std::uint64_t s) { return static_cast<std::uint32_t>(s); }
 constexpr std::uint32_t hi(std::uint64_t s) { return static_cast<std::uint32_t>(s >> 32); }
@@ -115,7 +127,7 @@ status Barrier::wait_status(timeout t, int (*action)(void *), void *ctx, unsigne
       std::uint64_t next;
       do {
         if ((hi(cur) & kGenMask) != (ph & kGenMask) || (hi(cur) & kBroken)) return status::broken;
-        next = rc == 0 ? pack((ph & kGenMask) + kGen, 0) : pack((hi(cur) | kBroken) & ~kW, lo(cur));
+        next = rc == 0 ? pack(next_phase(ph, false), 0) : pack((hi(cur) | kBroken) & ~kW, lo(cur));
       } while (!arch::cas(&state_, cur, next, arch::release));
       if (hi(cur) & kW) wake_all(&state_);
       if (rc != 0) return status::broken;
@@ -127,8 +139,8 @@ status Barrier::wait_status(timeout t, int (*action)(void *), void *ctx, unsigne
       for (;;) {  // wait for the generation to move
         s = arch::load(&state_, arch::acquire);
         const std::uint32_t now = hi(s);
-        if ((now & kGenMask) != gen) {
-          if ((now & kReset) && (now & kGenMask) == gen + kGen) return status::broken;
+        if ((now & kGenMask) != gen) {  // how did my generation end?
+          if (now & ended_bit(ph)) return status::broken;
           if (index) *index = a;
           return status::ok;
         }
@@ -147,7 +159,7 @@ status Barrier::wait_status(timeout t, int (*action)(void *), void *ctx, unsigne
 
 void Barrier::reset() noexcept {
   std::uint64_t s = arch::load(&state_, arch::relaxed);
-  while (!arch::cas(&state_, s, pack(((hi(s) & kGenMask) + kGen) | kReset, 0), arch::acq_rel)) {
+  while (!arch::cas(&state_, s, pack(next_phase(hi(s), true), 0), arch::acq_rel)) {
   }
   if (hi(s) & kW) wake_all(&state_);
 }
