@@ -53,7 +53,7 @@ bool is_garbage(std::uint32_t v) noexcept { return v == kWaiters || ((v & kOwner
 // The owner drops its last level: unlink the node, clear count and word, wake one sleeper if W
 // was set — inside the list_op_pending bracket, so a death at any point is handled by the kernel.
 void release_last(std::uint32_t *w, std::uint32_t *count, std::uint64_t *node) noexcept {
-  void *h = robust::head();
+  robust::list_head *h = robust::head();
   if (h) {
     robust::set_pending(h, node);
     if (*node) robust::dequeue(node);
@@ -72,7 +72,7 @@ status detail::impl::rlock_acquire(RLock &l, const deadline &d, bool interruptib
     arch::store(&l.count_, c + 1, arch::relaxed);
     return status::ok;
   }
-  void *h = robust::head();
+  robust::list_head *h = robust::head();
   if (h) robust::set_pending(h, &l.next_);
   const status s = rlock_acquire_locked(l, d, interruptible);
   if (h) {
@@ -156,6 +156,8 @@ status RLock::acquire_slow(bool block, double timeout) noexcept {
   if (status s = detail::make_deadline(block, timeout, d); s != status::ok) return s;
   return detail::impl::rlock_acquire(*this, d, true);
 }
+
+void RLock::wake_one() noexcept { detail::unpark(&word_, 1); }
 
 status RLock::release_slow() noexcept {
   const std::uint32_t v = arch::load(&word_, arch::relaxed);

@@ -36,32 +36,16 @@
 
 #include "futex.hpp"
 
+// Per thread: 0 = not looked up yet, 1 = unavailable, else the head. Survives fork (same TCB
+// address in the child; glibc re-registers the same head there).
+__thread std::uintptr_t mpsync_tls_robust_head __attribute__((tls_model("initial-exec"))) = 0;
+
 namespace mpsync::robust {
 namespace {
 
-struct list_head {  // struct robust_list_head
-  void *list;
-  long futex_offset;
-  void *list_op_pending;
-};
-
 constexpr long kFutexOffset = -32;  // word - next, in mpsync_rlock_t and pthread_mutex_t
 
-// Per thread: 0 = not looked up yet, 1 = unavailable, else the head. Survives fork (same TCB
-// address in the child; glibc re-registers the same head there).
-__thread std::uintptr_t t_head __attribute__((tls_model("initial-exec"))) = 0;
-
-inline void barrier() noexcept { __asm__ __volatile__("" ::: "memory"); }
-
-// A node pointer (to a `next` field, PI bit masked) -> its {prev, next} pair's prev slot.
-inline std::uint64_t *prev_slot(std::uint64_t p) noexcept {
-  return reinterpret_cast<std::uint64_t *>((p & ~std::uint64_t{1}) - 8);
-}
-inline std::uint64_t *next_slot(std::uint64_t p) noexcept {
-  return reinterpret_cast<std::uint64_t *>(p & ~std::uint64_t{1});
-}
-
-void *lookup() noexcept {
+list_head *lookup() noexcept {
   const char *e = std::getenv("MPSYNC_ROBUST_LIST");  // "0": never touch the kernel list
   if (e && e[0] == '0') return nullptr;
   void *h = nullptr;
@@ -69,48 +53,20 @@ void *lookup() noexcept {
   if (sys::get_robust_list(&h, &len) != 0 || h == nullptr || len != sizeof(list_head) ||
       static_cast<list_head *>(h)->futex_offset != kFutexOffset)
     return nullptr;
-  return h;
+  return static_cast<list_head *>(h);
 }
 
 }  // namespace
 
-void *head() noexcept {
-  std::uintptr_t h = t_head;
-  if (__builtin_expect(h > 1, 1)) return reinterpret_cast<void *>(h);
+list_head *head() noexcept {
+  const std::uintptr_t h = mpsync_tls_robust_head;
+  if (__builtin_expect(h > 1, 1)) return reinterpret_cast<list_head *>(h);
   if (h == 1) return nullptr;
-  void *found = lookup();
-  t_head = found ? reinterpret_cast<std::uintptr_t>(found) : 1;
+  list_head *found = lookup();
+  mpsync_tls_robust_head = found ? reinterpret_cast<std::uintptr_t>(found) : 1;
   return found;
 }
 
 bool available() noexcept { return head() != nullptr; }
-
-void set_pending(void *h, std::uint64_t *node) noexcept {
-  static_cast<list_head *>(h)->list_op_pending = node;
-  barrier();
-}
-
-void clear_pending(void *h) noexcept {
-  barrier();
-  static_cast<list_head *>(h)->list_op_pending = nullptr;
-}
-
-void enqueue(void *h, std::uint64_t *node) noexcept {
-  auto *head = static_cast<list_head *>(h);
-  const auto first = reinterpret_cast<std::uint64_t>(head->list);
-  *prev_slot(first) = reinterpret_cast<std::uint64_t>(node);  // old first (or robust_prev) -> us
-  node[0] = first;                                             // our next
-  node[-1] = reinterpret_cast<std::uint64_t>(&head->list);     // our prev: the head
-  barrier();
-  head->list = node;
-}
-
-void dequeue(std::uint64_t *node) noexcept {
-  const std::uint64_t next = node[0], prev = node[-1];
-  *prev_slot(next) = prev;
-  *next_slot(prev) = next;
-  barrier();
-  node[0] = node[-1] = 0;
-}
 
 }  // namespace mpsync::robust

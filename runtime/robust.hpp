@@ -6,20 +6,16 @@
 
 #include <cstdint>
 
+#include "mpsync/detail/robust_list.hpp"  // list_head, set/clear_pending, enqueue, dequeue (inline)
+
 namespace mpsync::robust {
 
 // The thread's list head, or nullptr when robustness is unavailable in this thread
 // (get_robust_list refused — qemu-user, seccomp — or a libc whose geometry is not glibc's).
-void *head() noexcept;
+// Looks it up on first use and caches it in mpsync_tls_robust_head.
+list_head *head() noexcept;
 // Whether the kernel list is in use in this thread (for tests and mpsync_robust_supported()).
 bool available() noexcept;
-
-// The list_op_pending protocol, around the acquire CAS and around the release store.
-// `node` is &rlock.next_ (the word is at node - 32: glibc's futex_offset).
-void set_pending(void *h, std::uint64_t *node) noexcept;
-void clear_pending(void *h) noexcept;
-void enqueue(void *h, std::uint64_t *node) noexcept;  // push at the front (glibc's ENQUEUE)
-void dequeue(std::uint64_t *node) noexcept;           // unlink (glibc's DEQUEUE)
 
 }  // namespace mpsync::robust
 

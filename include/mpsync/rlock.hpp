@@ -7,6 +7,7 @@
 #include <chrono>
 
 #include "detail/core.hpp"
+#include "detail/robust_list.hpp"
 #include "status.hpp"
 
 namespace mpsync {
@@ -26,24 +27,52 @@ class RLock : public detail::lockable<RLock> {
   // acquire/release (Python) and lock/try_lock/try_lock_for/try_lock_until/unlock (std
   // Lockable, TimedLockable) come from detail::lockable.
 
-  // noexcept status path. Recursion is inline: a plain owner-only count, no atomic RMW. The first
-  // acquire and the last release are out of line: they also link the lock into (and out of) the
-  // thread's kernel robust list (runtime/robust.cpp).
+  // noexcept status path, all inline when uncontended: recursion is a plain owner-only count (no
+  // atomic RMW); the first acquire is a CAS and the last release an exchange, each inside the
+  // robust list's list_op_pending bracket with the node linked/unlinked by plain stores
+  // (detail/robust_list.hpp; the protocol in runtime/robust.cpp and runtime/rlock.cpp). Anything
+  // else — contention, a dead owner, no robust list in this thread yet — is out of line.
   status acquire_status(bool block = true, timeout t = forever) noexcept {
     if (__builtin_expect(detail::bad_timeout(block, t), 0)) return status::invalid;
-    if ((arch::load(&word_, arch::relaxed) & detail::kTidMask) == detail::self_tid()) {
+    const std::uint32_t tid = detail::self_tid();
+    if ((arch::load(&word_, arch::relaxed) & detail::kTidMask) == tid) {
       const std::uint32_t c = arch::load(&count_, arch::relaxed);
       if (__builtin_expect(c == 0u || c == ~0u, 0)) return c ? status::overflow : status::corrupt;
       arch::store(&count_, c + 1, arch::relaxed);
       return status::ok;
     }
+    if (robust::list_head *h = robust::cached_head()) {
+      robust::set_pending(h, &next_);
+      std::uint32_t expected = 0;
+      if (__builtin_expect(arch::cas(&word_, expected, tid, arch::acquire), 1)) {
+        arch::store(&count_, 1u, arch::relaxed);
+        robust::enqueue(h, &next_);
+        robust::clear_pending(h);
+        if (__builtin_expect(arch::load(&reserved_[0], arch::relaxed) != 0, 0))  // was "unlinked"
+          arch::store(&reserved_[0], 0u, arch::relaxed);
+        return status::ok;
+      }
+      robust::clear_pending(h);
+    }
     return acquire_slow(block, t.seconds());
   }
   status release_status() noexcept {
     const std::uint32_t c = arch::load(&count_, arch::relaxed);
-    if (__builtin_expect(c > 1, 1) && (arch::load(&word_, arch::relaxed) & detail::kTidMask) == detail::self_tid()) {
-      arch::store(&count_, c - 1, arch::relaxed);
-      return status::ok;
+    const std::uint32_t v = arch::load(&word_, arch::relaxed);
+    if (__builtin_expect((v & ~detail::kWaiters) == detail::self_tid(), 1)) {
+      if (c > 1) {
+        arch::store(&count_, c - 1, arch::relaxed);
+        return status::ok;
+      }
+      robust::list_head *h = robust::cached_head();
+      if (__builtin_expect(c == 1 && h != nullptr, 1)) {
+        robust::set_pending(h, &next_);
+        if (next_) robust::dequeue(&next_);
+        arch::store(&count_, 0u, arch::relaxed);  // before the word: the next owner stores 1
+        if (arch::exchange(&word_, 0u, arch::release) & detail::kWaiters) wake_one();
+        robust::clear_pending(h);
+        return status::ok;
+      }
     }
     return release_slow();
   }
@@ -51,7 +80,8 @@ class RLock : public detail::lockable<RLock> {
  private:
   friend struct detail::impl;
   status acquire_slow(bool block, double timeout) noexcept;
-  status release_slow() noexcept;  // the last level, or not the owner
+  status release_slow() noexcept;  // not the owner, a bad word, or no robust list in this thread
+  void wake_one() noexcept;        // after the last release found FUTEX_WAITERS
   std::uint32_t word_ = 0;
   std::uint32_t count_ = 0;
   std::uint32_t reserved_[4] = {};
