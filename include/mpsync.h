@@ -109,6 +109,73 @@ const char *mpsync_strerror(int status);
 const char *mpsync_backend(void); /* "futex" or "sleeploop" */
 const char *mpsync_version(void);
 
+/* ---- waiting on several objects (additions to the contract) ------------------------------------ */
+typedef enum { MPSYNC_WAIT_LOCK = 1, MPSYNC_WAIT_RLOCK = 2, MPSYNC_WAIT_SEM = 3, MPSYNC_WAIT_EVENT = 4 } mpsync_wait_kind;
+typedef struct { mpsync_wait_kind kind; void *object; } mpsync_waitable;
+#define MPSYNC_WAIT_ANY_MAX 128
+/* Waits until one item is ready and takes exactly that one: a Lock/RLock/Semaphore is acquired, an
+   Event is seen set (not consumed); every other item is left as it was. The lowest ready index wins.
+   OK (+index) | OWNER_DEAD (+index: an RLock taken from a dead owner) | TIMEDOUT | INTERRUPTED |
+   EINVAL (n == 0, n > MPSYNC_WAIT_ANY_MAX, items/index/object NULL, unknown kind, NaN timeout) |
+   ECORRUPT (+index) | EOVERFLOW (+index: RLock recursion). timeout as mpsync_event_wait. */
+int mpsync_wait_any(const mpsync_waitable *items, unsigned n, double timeout, unsigned *index);
+
+/* ---- io_uring asynchronous waits (additions to the contract) ---------------------------------
+ * PRESENT ONLY when mpsync was built with liburing (meson option `uring`, auto-detected); without
+ * it these functions are absent from the library (a link error, never a silent no-op). This header
+ * needs no liburing: it only names `struct io_uring_sqe`.
+ *
+ * For a program that owns an io_uring (liburing) and waits on a Lock, RLock, Semaphore or Event
+ * without blocking a thread: the object's word is waited on by an IORING_OP_FUTEX_WAIT (Linux
+ * 6.7+), a shared wait, so releases from any process wake it. One mpsync_uring_wait_t per wait in
+ * flight, kept alive and unmoved until its completion is handled:
+ *
+ *   mpsync_uring_wait_init(&w, MPSYNC_WAIT_SEM, sem);
+ *   r = mpsync_uring_prep_wait(sqe, &w);
+ *     OK / OWNER_DEAD       acquired now (Event: seen set); the SQE is untouched: reuse it for the
+ *                           next request, or make it a NOP before submitting
+ *     MPSYNC_URING_SUBMIT   the SQE now holds the wait (user_data = &w; set your own user_data, or
+ *                           IOSQE_IO_LINK for a linked IORING_OP_LINK_TIMEOUT, after this call);
+ *                           submit it. You do NOT hold the item.
+ *     EINVAL | ECORRUPT | EOVERFLOW | ENOTSUP   nothing acquired, the SQE untouched
+ *   on that wait's CQE (key on the wait's own CQE, not on the timeout's or the cancel's):
+ *   r = mpsync_uring_complete(&w, cqe->res);
+ *     OK / OWNER_DEAD       acquired (RLock: the thread calling complete is the owner)
+ *     MPSYNC_URING_REARM    woken, but another waiter got there first: prep again (same w) to keep
+ *                           waiting, or just drop the wait (nothing is owed)
+ *     TIMEDOUT              the wait was cancelled (its linked timeout fired, or ASYNC_CANCEL):
+ *                           nothing acquired, nothing owed
+ *     ECORRUPT | EOVERFLOW | ESYS (errno = -res)
+ *   a CQE you will not complete (your deadline passed, you are shutting down): call
+ *   mpsync_uring_abandon(&w, cqe->res). A wait that was woken (res 0) — even if you had asked to
+ *   cancel it or its timeout was about to fire — may hold the one wake-up a release sent; abandon
+ *   hands it to the next waiter. Closing the ring cancels waits in flight (they absorb nothing).
+ * Every process using an object must use the futex wait backend (mpsync_backend()): the sleeploop
+ * backend issues no wakes, so under it mpsync_uring_supported() is 0 and prep returns ENOTSUP.
+ * RLock whose owner is not on a kernel robust list (mpsync_rlock_robust_supported() == 0 in the
+ * owner's thread): the kernel cannot report that owner's death, so give such waits a linked
+ * timeout (~20 ms) and prep again on TIMEDOUT; each complete/prep checks whether the owner died. */
+struct io_uring_sqe;
+enum {
+  MPSYNC_URING_SUBMIT = 5, /* prep_wait: the SQE was filled; submit it (not acquired) */
+  MPSYNC_URING_REARM = 6   /* complete: woken but not acquired; prep again to keep waiting */
+};
+typedef struct mpsync_uring_wait {
+  mpsync_waitable item; /* what to wait for */
+  uint32_t expected;    /* internal: the word value the SQE waits on */
+  uint32_t since;       /* internal: Event generation when the wait began */
+  uint32_t state;       /* internal: 0 = a new wait (all-zero internals are valid) */
+  uint32_t reserved;
+} mpsync_uring_wait_t;
+int mpsync_uring_supported(void);            /* 1 if usable here (probed once, then cached), else 0 */
+const char *mpsync_uring_unsupported_reason(void); /* why not (a short text), or NULL if supported */
+int mpsync_uring_wait_init(mpsync_uring_wait_t *w, mpsync_wait_kind kind, void *object); /* OK | EINVAL */
+int mpsync_uring_prep_wait(struct io_uring_sqe *sqe, mpsync_uring_wait_t *w);
+  /* OK | OWNER_DEAD | URING_SUBMIT | EINVAL | ECORRUPT | EOVERFLOW | ENOTSUP */
+int mpsync_uring_complete(mpsync_uring_wait_t *w, int32_t cqe_res);
+  /* OK | OWNER_DEAD | URING_REARM | TIMEDOUT | EINVAL | ECORRUPT | EOVERFLOW | ESYS */
+int mpsync_uring_abandon(mpsync_uring_wait_t *w, int32_t cqe_res); /* OK | EINVAL */
+
 /* ---- shared memory regions (additions to the contract) ---------------------------------------- */
 typedef struct mpsync_region mpsync_region_t; /* process-local handle */
 int mpsync_region_create_anon(mpsync_region_t **r, uint64_t size);  /* MAP_SHARED, inherited by fork */

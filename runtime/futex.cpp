@@ -36,6 +36,30 @@ int futex_wake(const std::uint32_t *word, int n, std::uint32_t bitset) noexcept 
   return r >= 0 ? static_cast<int>(r) : -errno;
 }
 
+// ---- futex_waitv -------------------------------------------------------------------------------
+namespace {
+constexpr long kSysFutexWaitv = 449;          // the same number on every architecture (>= 424)
+constexpr std::uint32_t kFutex2SizeU32 = 0x02;  // FUTEX2_SIZE_U32 (bookworm headers lack the name)
+}  // namespace
+
+void waitv_set(waitv_entry &e, const std::uint32_t *word, std::uint32_t expected) noexcept {
+  e.val = expected;
+  e.uaddr = reinterpret_cast<std::uintptr_t>(word);
+  e.flags = kFutex2SizeU32;  // shared: the words live in MAP_SHARED memory
+  e.reserved = 0;
+}
+
+int futex_waitv(waitv_entry *v, unsigned n, std::int64_t abs_ns) noexcept {
+  timespec ts{}, *tsp = nullptr;
+  if (abs_ns >= 0) {
+    ts.tv_sec = abs_ns / 1000000000;
+    ts.tv_nsec = abs_ns % 1000000000;
+    tsp = &ts;
+  }
+  const long r = syscall(kSysFutexWaitv, v, n, 0u, tsp, CLOCK_MONOTONIC);
+  return r >= 0 ? static_cast<int>(r) : -errno;
+}
+
 std::int64_t monotonic_ns() noexcept {
   timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);

@@ -18,6 +18,23 @@ int futex_wait(const std::uint32_t *word, std::uint32_t expected, std::int64_t a
 // FUTEX_WAKE_BITSET: wakes up to n waiters whose bitset intersects; returns the number woken.
 int futex_wake(const std::uint32_t *word, int n, std::uint32_t bitset) noexcept;
 
+// ---- futex_waitv (syscall 449, Linux 5.16; used by mpsync_wait_any, runtime/wait_any.cpp) ----
+// One entry of the kernel's struct futex_waitv (24 bytes; <linux/futex.h>).
+struct waitv_entry {
+  std::uint64_t val;
+  std::uint64_t uaddr;
+  std::uint32_t flags;
+  std::uint32_t reserved;
+};
+inline constexpr unsigned kWaitvMax = 128;  // FUTEX_WAITV_MAX
+// A shared (no FUTEX2_PRIVATE), 32-bit (FUTEX2_SIZE_U32) wait on `word` while it holds `expected`.
+void waitv_set(waitv_entry &e, const std::uint32_t *word, std::uint32_t expected) noexcept;
+// Sleep until one of the n words is woken, with an absolute CLOCK_MONOTONIC deadline in ns (none
+// when < 0). Returns the index of *a* woken entry (others may have been woken too), or -errno:
+// EAGAIN (some word no longer held its value), ETIMEDOUT, EINTR (handler without SA_RESTART; with
+// SA_RESTART the kernel restarts the call by itself), ENOSYS/EPERM (no futex_waitv here).
+int futex_waitv(waitv_entry *v, unsigned n, std::int64_t abs_ns) noexcept;
+
 std::int64_t monotonic_ns() noexcept;         // CLOCK_MONOTONIC (vDSO)
 int sleep_ns(std::int64_t ns) noexcept;       // 0, or -EINTR
 void yield() noexcept;                        // sched_yield

@@ -36,6 +36,16 @@ struct impl {
   static const std::uint32_t *slot_words(const RLock &l) noexcept { return l.reserved_; }
   static status cond_resolve(Condition &c, cond_lock &out) noexcept;
   static status cond_wait(Condition &c, const cond_lock &b, const deadline &d) noexcept;
+  // ---- wait-any (runtime/waitable.cpp; shared with runtime/uring.cpp) -----------------------
+  static std::uint32_t *word(Lock &l) noexcept { return &l.word_; }
+  static std::uint32_t *word(RLock &l) noexcept { return &l.word_; }
+  static std::uint32_t *word(Semaphore &s) noexcept { return &s.value_; }
+  static std::uint32_t *word(Event &e) noexcept { return &e.word_; }
+  static bool rlock_owner_unlinked(const RLock &l) noexcept;             // rlock.cpp: fallback watch
+  static void rlock_mark_dead_if_gone(RLock &l, std::uint32_t seen) noexcept;  // rlock.cpp
+  static bool lock_word_garbage(std::uint32_t v) noexcept;               // lock.cpp's ECORRUPT test
+  static void sem_pass_on(Semaphore &s) noexcept;                        // semaphore.cpp's pass_on
+  // ---- end wait-any ---------------------------------------------------------------------------
 };
 
 }  // namespace mpsync::detail

@@ -103,4 +103,8 @@ status Lock::release_slow() noexcept {
   return status::ok;
 }
 
+// ---- wait-any (runtime/waitable.cpp) ----
+bool detail::impl::lock_word_garbage(std::uint32_t v) noexcept { return is_garbage(v); }
+// ---- end wait-any ----
+
 }  // namespace mpsync

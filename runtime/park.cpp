@@ -50,11 +50,12 @@ bool interrupt_says_stop(bool interruptible) noexcept {
 // The kernel wants absolute times it can represent; waits beyond ~68 years are re-armed.
 constexpr std::int64_t kKernelCap = std::int64_t{0x7fffffff} * 1000000000;
 
-park_result park_sleeploop(const std::uint32_t *word, std::uint32_t expected, const deadline &d,
-                           bool interruptible) noexcept {
+// The sleep-loop backoff, over any "has a word changed?" test (one word: park; several: park_any).
+template <class Changed>
+park_result poll_until(Changed changed, const deadline &d, bool interruptible) noexcept {
   std::int64_t backoff = 1000;  // ns; doubles up to 1 ms
   for (int i = 0;; ++i) {
-    if (arch::load(word, arch::relaxed) != expected) return park_result::woken;
+    if (changed()) return park_result::woken;
     if (expired(d)) return park_result::timedout;
     if (i < 64) {
       arch::cpu_relax();
@@ -71,6 +72,27 @@ park_result park_sleeploop(const std::uint32_t *word, std::uint32_t expected, co
     }
   }
 }
+
+park_result park_sleeploop(const std::uint32_t *word, std::uint32_t expected, const deadline &d,
+                           bool interruptible) noexcept {
+  return poll_until([&] { return arch::load(word, arch::relaxed) != expected; }, d, interruptible);
+}
+
+park_result poll_any(const park_word *w, unsigned n, const deadline &d, bool interruptible) noexcept {
+  return poll_until(
+      [&] {
+        for (unsigned i = 0; i < n; ++i)
+          if (arch::load(w[i].word, arch::relaxed) != w[i].expected) return true;
+        return false;
+      },
+      d, interruptible);
+}
+
+// futex_waitv refused (ENOSYS: kernel < 5.16 or qemu-user; EPERM: seccomp). This does NOT switch
+// the process to the sleeploop backend: plain FUTEX_WAKE still works, and other processes' (and
+// this one's) single-object sleepers need this process's releases to keep waking them. Only the
+// multi-word sleep polls.
+int g_waitv_ok = 1;
 
 int g_spin_iterations = 0;  // 0: not calibrated yet
 constexpr std::int64_t kSpinNs = 4000;  // a few cache-line round trips on a loaded VM
@@ -150,6 +172,36 @@ park_result park(const std::uint32_t *word, std::uint32_t expected, const deadli
     return park_result::woken;  // EFAULT/EINVAL: let the caller re-check its word
   }
 }
+
+// One futex_waitv per sleep. Entries are built once; EINTR resumes with the same absolute deadline.
+// Caveat: with an SA_RESTART handler the kernel restarts futex_waitv itself (-ERESTARTSYS, unlike
+// a timed FUTEX_WAIT), so such a signal never reaches the interrupt check here; a handler installed
+// without SA_RESTART (Python's) does.
+park_result park_any(const park_word *w, unsigned n, const deadline &d, bool interruptible) noexcept {
+  if (d.ns == deadline::kExpired) return park_result::timedout;
+  if (n == 1) return park(w[0].word, w[0].expected, d, 0xffffffffu, interruptible);
+  if (backend() == kSleepLoop || !arch::load(&g_waitv_ok, arch::relaxed) || n > sys::kWaitvMax)
+    return poll_any(w, n, d, interruptible);
+  sys::waitv_entry v[sys::kWaitvMax];
+  for (unsigned i = 0; i < n; ++i) sys::waitv_set(v[i], w[i].word, w[i].expected);
+  for (;;) {
+    const std::int64_t abs = d.ns < kKernelCap ? d.ns : kKernelCap;
+    const int r = sys::futex_waitv(v, n, abs);
+    if (r >= 0 || r == -EAGAIN) return park_result::woken;
+    if (r == -ETIMEDOUT) {
+      if (d.ns <= kKernelCap || expired(d)) return park_result::timedout;
+      continue;
+    }
+    if (r == -EINTR) {
+      if (interrupt_says_stop(interruptible)) return park_result::interrupted;
+      continue;
+    }
+    if (r == -ENOSYS || r == -EPERM) arch::store(&g_waitv_ok, 0, arch::relaxed);
+    return poll_any(w, n, d, interruptible);  // refused, or EINVAL/EFAULT: poll this wait
+  }
+}
+
+bool waitv_refused() noexcept { return !arch::load(&g_waitv_ok, arch::relaxed); }
 
 void unpark(const std::uint32_t *word, int n, std::uint32_t bitset) noexcept {
   if (backend() == kSleepLoop) return;  // pollers see the word change

@@ -41,6 +41,18 @@ park_result park(const std::uint32_t *word, std::uint32_t expected, const deadli
 void unpark(const std::uint32_t *word, int n, std::uint32_t bitset = 0xffffffffu) noexcept;
 inline constexpr int kAll = 0x7fffffff;
 
+// Several words at once (mpsync_wait_any, runtime/wait_any.cpp): returns when any word may no
+// longer hold its expected value (or spuriously), at the deadline, or on a signal when the
+// interrupt check says stop. futex backend: one futex_waitv (n >= 2; n == 1 is park()); where the
+// kernel refuses futex_waitv (ENOSYS/EPERM: < 5.16, seccomp, qemu-user) or on the sleeploop
+// backend it polls all n words with park()'s sleep-loop backoff. n in 1..128.
+struct park_word {
+  const std::uint32_t *word;
+  std::uint32_t expected;
+};
+park_result park_any(const park_word *w, unsigned n, const deadline &d, bool interruptible = true) noexcept;
+bool waitv_refused() noexcept;  // futex_waitv was refused in this process (polling from now on)
+
 // Spinning before parking (about one syscall's worth, ~1 µs): a cache-line handoff to a running
 // partner costs ~0.1 µs, a sleep/wake round trip 10-25 µs. The iteration count is calibrated once
 // (cpu_relax costs 3-40 ns depending on the core), and adapts per thread: a spin that does not pay

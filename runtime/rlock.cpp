@@ -50,13 +50,28 @@ constexpr std::int64_t kWatchSliceNs = 20'000'000;  // fallback: look for a dead
 
 bool is_garbage(std::uint32_t v) noexcept { return v == kWaiters || ((v & kOwnerDied) && (v & kTidMask)); }
 
+// Whether `node` is on this thread's robust list, found by walking the list's own links from the
+// head (at most 2048 entries, the kernel's ROBUST_LIST_LIMIT). An RLock whose word names this
+// thread although this thread never linked it (garbage memory, CONFORMANCE M2) has arbitrary
+// prev/next words: they are never followed (fuzz/fuzz_state found the crash;
+// tests/test_fuzz_regress.cpp). Such a lock is released as if unlinked, and its node left alone.
+bool on_my_list(robust::list_head *h, const std::uint64_t *node) noexcept {
+  const auto end = reinterpret_cast<std::uint64_t>(&h->list), me = reinterpret_cast<std::uint64_t>(node);
+  std::uint64_t p = reinterpret_cast<std::uint64_t>(h->list);
+  for (int i = 0; i < 2048 && (p & ~std::uint64_t{1}) != end; ++i) {
+    if ((p & ~std::uint64_t{1}) == me) return true;
+    p = *robust::next_slot(p);
+  }
+  return false;
+}
+
 // The owner drops its last level: unlink the node, clear count and word, wake one sleeper if W
 // was set — inside the list_op_pending bracket, so a death at any point is handled by the kernel.
 void release_last(std::uint32_t *w, std::uint32_t *count, std::uint64_t *node) noexcept {
   robust::list_head *h = robust::head();
   if (h) {
     robust::set_pending(h, node);
-    if (*node) robust::dequeue(node);
+    if (*node && on_my_list(h, node)) robust::dequeue(node);
   }
   arch::store(count, 0u, arch::relaxed);
   if (arch::exchange(w, 0u, arch::release) & kWaiters) detail::unpark(w, 1);
@@ -172,5 +187,18 @@ status RLock::release_slow() noexcept {
   release_last(&word_, &count_, &next_);
   return status::ok;
 }
+
+// ---- wait-any (runtime/waitable.cpp): the fallback watch, as rlock_acquire_locked does it ----
+bool detail::impl::rlock_owner_unlinked(const RLock &l) noexcept {
+  return arch::load(&l.reserved_[0], arch::relaxed) & kUnlinked;
+}
+
+void detail::impl::rlock_mark_dead_if_gone(RLock &l, std::uint32_t seen) noexcept {
+  const std::uint32_t owner = seen & kTidMask;
+  if (owner == 0 || (seen & kOwnerDied) || sys::thread_alive(owner)) return;
+  std::uint32_t cur = seen;  // mark it as the kernel would: OWNER_DIED, keep W
+  arch::cas(&l.word_, cur, kOwnerDied | (seen & kWaiters), arch::relaxed);
+}
+// ---- end wait-any ----
 
 }  // namespace mpsync

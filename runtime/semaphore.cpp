@@ -30,6 +30,16 @@
 // the woken one keeps W when it takes its token (or re-sets it if a barger took the token), so
 // the others stay covered. A waiter that slept and leaves without a token (timeout, interrupt)
 // passes the wake on: wakes one if C > 0, else re-sets W (the same rule as Lock).
+// Two releases in a row hand out two tokens but only the first sees W, so only one wake is sent;
+// hence a woken waiter that takes a token and leaves C > 0 behind wakes one more sleeper:
+//   CPU0 (S1 asleep)      CPU1 (S2 asleep)      CPU2 (releaser)
+//                                               CAS(0|W -> 1), futex_wake(1) -> S1
+//                                               CAS(1 -> 2)    /* no W: no wake */
+//   CAS(2 -> 1|W)
+//   futex_wake(1) ------> S2 runs, CAS(1|W -> 0|W)
+// Without that last wake S2 would sleep while a token is free (found by the wait-any stress;
+// regression test Semaphore.TwoReleasesWakeTwoSleepers). The cost: at most one spare wake when
+// tokens remain and nobody else sleeps.
 #include "impl.hpp"
 
 namespace mpsync {
@@ -61,8 +71,11 @@ status Semaphore::acquire_slow(bool block, double timeout) noexcept {
   for (;;) {
     std::uint32_t v = arch::load(&value_, arch::relaxed);
     if (v & kCount) {
-      if (arch::cas(&value_, v, (v - 1) | (slept ? W : 0u), arch::acquire)) return status::ok;
-      continue;
+      if (!arch::cas(&value_, v, (v - 1) | (slept ? W : 0u), arch::acquire)) continue;
+      // A woken waiter that leaves tokens behind wakes the next sleeper: releases that found W
+      // already cleared by an earlier release issued no wake of their own (see the header).
+      if (slept && ((v - 1) & kCount)) detail::unpark(&value_, 1);
+      return status::ok;
     }
     if (detail::expired(d)) {
       if (slept) pass_on(&value_);
@@ -99,5 +112,9 @@ int Semaphore::get_value_status() const noexcept {
   if (bad || c > limit) return static_cast<int>(status::corrupt);
   return static_cast<int>(c);
 }
+
+// ---- wait-any (runtime/waitable.cpp) ----
+void detail::impl::sem_pass_on(Semaphore &s) noexcept { pass_on(&s.value_); }
+// ---- end wait-any ----
 
 }  // namespace mpsync

@@ -21,6 +21,8 @@ extern "C" const char *mpsync_strerror(int s) {
     case MPSYNC_ECORRUPT: return "object memory is not a valid state";
     case MPSYNC_ENOTSUP: return "not supported on this kernel or build";
     case MPSYNC_ESYS: return "unexpected operating-system error (see errno)";
+    case MPSYNC_URING_SUBMIT: return "io_uring wait prepared: submit the SQE (not acquired)";
+    case MPSYNC_URING_REARM: return "woken but not acquired: prepare the wait again";
     default: return "unknown mpsync status";
   }
 }

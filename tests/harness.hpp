@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <functional>
 #include <string>
 #include <thread>
@@ -118,6 +119,22 @@ bool eventually(P pred, double limit = 10.0) {
 template <class T>
 std::uint32_t word(const T *obj, int i = 0) {
   return __atomic_load_n(reinterpret_cast<const std::uint32_t *>(obj) + i, __ATOMIC_ACQUIRE);
+}
+
+// Whether the task (a thread's TID or a process's PID) is blocked in an interruptible sleep: state
+// 'S' in /proc/<tid>/stat. A waiter that has announced itself (waiters bit) and shows 'S' is
+// parked (futex wait, or the sleep-loop's nanosleep) — an observation, not a timing assumption.
+inline bool task_sleeping(long tid) {
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/%ld/stat", tid);
+  std::FILE *f = std::fopen(path, "r");
+  if (!f) return false;
+  char buf[512];
+  const std::size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+  std::fclose(f);
+  buf[n] = 0;
+  const char *p = std::strrchr(buf, ')');
+  return p && p[1] == ' ' && p[2] == 'S';
 }
 
 // Generous timing bounds: shared, noisy machines (and sanitizers, and the sleep-loop backend).

@@ -172,6 +172,39 @@ TEST_P(SemaphoreTest, BlockedAcquirerIsWokenByRelease) {
   EXPECT_EQ(s->get_value(), 0);
 }
 
+// Two sleepers, then two releases back to back: only the first release sees the waiters bit, so
+// the woken sleeper must pass the second token's wake on (regression: found by the wait-any
+// stress; before the fix the second sleeper slept until its timeout with a token free).
+TEST_P(SemaphoreTest, TwoReleasesWakeTwoSleepers) {
+  auto r = mpt::shared();
+  struct Shared {
+    Semaphore s{0u};
+    std::atomic<long> tid[2];
+  };
+  auto *sh = r.make<Shared>();
+  for (int round = 0; round < 10; ++round) {
+    sh->tid[0] = sh->tid[1] = 0;
+    mpt::Workers w(GetParam());
+    for (int i = 0; i < 2; ++i)
+      w.start([sh, i] {
+        sh->tid[i] = static_cast<long>(gettid());
+        WCHECK(sh->s.acquire_status(true, 15.0) == status::ok);
+        return 0;
+      });
+    ASSERT_TRUE(mpt::eventually([&] {
+      return sh->tid[0] && sh->tid[1] && (first_word(&sh->s) & Semaphore::kWaiters) &&
+             mpt::task_sleeping(sh->tid[0]) && mpt::task_sleeping(sh->tid[1]);
+    }));
+    const double t0 = mpt::now_s();
+    EXPECT_EQ(sh->s.release_status(), status::ok);
+    EXPECT_EQ(sh->s.release_status(), status::ok);
+    ASSERT_EQ(w.join(), 0) << "round " << round;
+    // A stranded sleeper would take its token only at its 15 s deadline (it re-checks the count).
+    ASSERT_LT(mpt::now_s() - t0, 7.5) << "round " << round << ": a sleeper was left asleep";
+    EXPECT_EQ(sh->s.get_value(), 0);
+  }
+}
+
 TEST_P(SemaphoreTest, ProducerConsumerConservation) {
   auto r = mpt::shared();
   auto *s = r.make<Semaphore>(3u);

@@ -9,6 +9,7 @@
 #include "rlock.hpp"
 #include "semaphore.hpp"
 #include "status.hpp"
+#include "wait_any.hpp"
 namespace mpsync {
 const char *backend() noexcept;  // "futex" or "sleeploop"
 const char *version() noexcept;
