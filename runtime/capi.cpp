@@ -1,5 +1,6 @@
 // The C ABI of include/mpsync.h: thin wrappers over the C++ objects, which are the same words.
 #include <cstddef>
+#include <cstring>
 #include <new>
 #include <type_traits>
 
@@ -57,7 +58,17 @@ int mpsync_event_clear(mpsync_event_t *e) { MPSYNC_NULL_CHECK(e); as<Event>(e).c
 int mpsync_event_is_set(const mpsync_event_t *e) { return e && as<Event>(e).is_set(); }
 int mpsync_event_wait(mpsync_event_t *e, double t) { MPSYNC_NULL_CHECK(e); return st(as<Event>(e).wait_status(t)); }
 
-int mpsync_cond_init(mpsync_cond_t *c, mpsync_lock_kind kind, void *lock) { MPSYNC_NULL_CHECK(c); return st(as<Condition>(c).init(kind, lock)); }
+// A C caller may pass any int as the kind (a C enum is an int), but in C++ loading an enum value
+// outside its range is undefined: read the argument's bytes as an int and reject unknown kinds
+// here (UBSan -fsanitize=enum, found by fuzz/fuzz_capi; tests/test_fuzz_regress.cpp).
+static_assert(sizeof(mpsync_lock_kind) == sizeof(int));
+int mpsync_cond_init(mpsync_cond_t *c, mpsync_lock_kind kind, void *lock) {
+  MPSYNC_NULL_CHECK(c);
+  int k;
+  std::memcpy(&k, &kind, sizeof k);
+  if (lock && k != MPSYNC_KIND_LOCK && k != MPSYNC_KIND_RLOCK) return MPSYNC_EINVAL;
+  return st(as<Condition>(c).init(lock ? static_cast<mpsync_lock_kind>(k) : MPSYNC_KIND_RLOCK, lock));
+}
 int mpsync_cond_acquire(mpsync_cond_t *c, int block, double t) { MPSYNC_NULL_CHECK(c); return st(as<Condition>(c).acquire_status(block != 0, t)); }
 int mpsync_cond_release(mpsync_cond_t *c) { MPSYNC_NULL_CHECK(c); return st(as<Condition>(c).release_status()); }
 int mpsync_cond_wait(mpsync_cond_t *c, double t) { MPSYNC_NULL_CHECK(c); return st(as<Condition>(c).wait_status(t)); }

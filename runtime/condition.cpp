@@ -53,6 +53,18 @@
 // notify(n) may grant to it (as in Python, where a killed waiter swallows its notification), but
 // once notify_all has granted both groups, g1 == g2 == 0 and the dead are forgotten entirely.
 // Limits: 65535 waiters per group (a further wait returns EOVERFLOW).
+//
+// Model: fuzz/model/condition.pml (spin; scripts/model.sh). Its steps stand for:
+//   W_lock/W_relock  the bound lock's acquire (caller; b.restore)   W_unlock  b.release_all()
+//   W_my     cond_wait: my = rd(gen_) + 1          W_join  wr(sizes_, rd(sizes_) + kG2One)
+//   W_seq    cond_wait: s = load(seq_)             W_park/end_W_sleep  park(&seq_, s, d, bit_of(my))
+//   W_spur   r == woken && load(seq_) == s -> continue
+//   W_decide the age/grants decision after b.restore: OK (retired / grants--), withdraw, or ...
+//   W_reseq/W_reunlock  ... sleep again: s = load(seq_); saved = b.release_all()
+//   N_read   notify_status: sz = rd(sizes_)        N_switch  the g1 == 0 branch (gen_, sizes_, state_)
+//   N_grant  wr(sizes_, sz - k); store(state_, st + k)
+//   N_seq    store(seq_, seq_ + 1)                 N_wake    detail::unpark(&seq_, k, bit_of(gen_))
+// Checked there: exact counts (P1), no stolen wake-up (P2), no lost wake-up (P3), no deadlock.
 #include <cstring>
 
 #include "impl.hpp"

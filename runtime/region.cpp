@@ -29,10 +29,13 @@ static_assert(sizeof(header) == 64);
 constexpr std::uint64_t kMagic = 0x3152636e7973706dull;  // "mpsyncR1" little-endian
 
 header *hdr(const mpsync_region &h) { return static_cast<header *>(h.base); }
+// The largest region: past it every create is EINVAL, before any fd exists (fuzz/fuzz_capi found
+// memfd/named creates answering ESYS from ftruncate instead; tests/test_fuzz_regress.cpp).
+constexpr std::uint64_t kMaxRegionSize = std::uint64_t{1} << 46;
 
 // Map `fd` (or anonymous memory when fd < 0) and, for a new region, write the header.
 status map_region(int fd, std::uint64_t size, bool create, mpsync_region &out) {
-  if (size < sizeof(header) || size > (std::uint64_t{1} << 46)) return status::invalid;
+  if (size < sizeof(header) || size > kMaxRegionSize) return status::invalid;
   void *p = mmap(nullptr, size, PROT_READ | PROT_WRITE, fd < 0 ? MAP_SHARED | MAP_ANONYMOUS : MAP_SHARED, fd, 0);
   if (p == MAP_FAILED) return status::system;
   out = {p, size, fd};
@@ -144,6 +147,7 @@ Region Region::anonymous(std::uint64_t size) {
   return must(map_region(-1, size, true, h), h);
 }
 Region Region::memfd(std::uint64_t size) {
+  if (size < sizeof(header) || size > kMaxRegionSize) throw_status(status::invalid);
   const int fd = memfd_create("mpsync", MFD_CLOEXEC);
   if (fd < 0) throw_status(status::system);
   if (ftruncate(fd, static_cast<off_t>(size)) != 0) must(status::system, {}, fd);
@@ -151,7 +155,7 @@ Region Region::memfd(std::uint64_t size) {
   return must(map_region(fd, size, true, h), h, fd);
 }
 Region Region::create_named(const std::string &name, std::uint64_t size) {
-  if (size < sizeof(header)) throw_status(status::invalid);
+  if (size < sizeof(header) || size > kMaxRegionSize) throw_status(status::invalid);
   const int fd = shm_open(shm_name(name).c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) throw_status(status::system);
   if (ftruncate(fd, static_cast<off_t>(size)) != 0) {
@@ -198,7 +202,7 @@ int mpsync_region_create_anon(mpsync_region_t **r, uint64_t size) {
   return give(r, mpsync::map_region(-1, size, true, h), h);
 }
 int mpsync_region_create_memfd(mpsync_region_t **r, uint64_t size) {
-  if (!r || size < sizeof(mpsync::header)) return MPSYNC_EINVAL;
+  if (!r || size < sizeof(mpsync::header) || size > mpsync::kMaxRegionSize) return MPSYNC_EINVAL;
   const int fd = memfd_create("mpsync", MFD_CLOEXEC);
   if (fd < 0) return MPSYNC_ESYS;
   mpsync_region h;
@@ -207,7 +211,7 @@ int mpsync_region_create_memfd(mpsync_region_t **r, uint64_t size) {
   return give(r, s, h);
 }
 int mpsync_region_create_named(mpsync_region_t **r, const char *name, uint64_t size) {
-  if (!r || !name || size < sizeof(mpsync::header)) return MPSYNC_EINVAL;
+  if (!r || !name || size < sizeof(mpsync::header) || size > mpsync::kMaxRegionSize) return MPSYNC_EINVAL;
   const std::string n = mpsync::shm_name(name);
   const int fd = shm_open(n.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) return MPSYNC_ESYS;

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite (README's second command; .ci/run calls exactly this):
 #   gcc (futex backend), the same build with the sleep-loop backend, the installed library's
-#   consumers, clang, ASan+UBSan, TSan, and the aarch64 and riscv64 cross builds under qemu-user.
+#   consumers (pkg-config, CMake, meson subproject, ctypes), clang, ASan+UBSan, TSan, the aarch64
+#   and riscv64 cross builds under qemu-user, the libFuzzer harnesses (a bounded run each) and the
+#   spin model check.
 # Each suite's GoogleTest cases are counted; the last line is "N passed, M failed, K skipped".
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -24,7 +26,7 @@ suite() {  # suite LABEL BUILDDIR "meson options" [ENV=VALUE ...]   (SETUP_ENV: 
 
 suite "gcc, futex backend" build "-Dbenchmarks=true" MPSYNC_WAIT_BACKEND=futex
 suite "gcc, sleep-loop backend" build "-Dbenchmarks=true" MPSYNC_WAIT_BACKEND=sleeploop
-echo "=== installed-library consumers (pkg-config)"
+echo "=== installed-library consumers (pkg-config, CMake, meson subproject, ctypes)"
 out=$(bash scripts/consumers.sh build); echo "$out"
 echo "$out" | awk '/^consumers:/ {print $2, $4, 0}' >>"$tally"
 SETUP_ENV="CC=clang CXX=clang++" suite "clang" build-clang "-Dbenchmarks=false" MPSYNC_WAIT_BACKEND=futex
@@ -38,6 +40,16 @@ suite "TSan" build-tsan "-Db_sanitize=thread -Db_lundef=false -Dbenchmarks=false
 # (robust lists, futex_waitv, io_uring, seccomp) probe for it and skip with the reason.
 suite "aarch64 (qemu-user)" build-aarch64 "--cross-file cross/aarch64-linux-gnu.ini -Dbenchmarks=false"
 suite "riscv64 (qemu-user)" build-riscv64 "--cross-file cross/riscv64-linux-gnu.ini -Dbenchmarks=false"
+
+# Line-counted steps: each prints "<name>: P passed, F failed" as its last line.
+counted() {  # counted LABEL COMMAND...
+  echo "=== $1"; shift
+  local out; out=$("$@" 2>&1); echo "$out" | tail -25
+  echo "$out" | tail -1 | awk '/ passed, / {print $2, $4, 0; ok=1} END {if (!ok) print 0, 1, 0}' >>"$tally"
+}
+counted "libFuzzer harnesses (clang, ASan+UBSan; ${MPSYNC_FUZZ_SECONDS:-45} s per target)" \
+  bash scripts/fuzz.sh "${MPSYNC_FUZZ_SECONDS:-45}"
+counted "spin model check (Condition, Barrier)" bash scripts/model.sh
 
 read -r p f s < <(awk '{p+=$1; f+=$2; s+=$3} END {print p+0, f+0, s+0}' "$tally")
 echo "$p passed, $f failed, $s skipped"

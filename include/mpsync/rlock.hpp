@@ -65,9 +65,13 @@ class RLock : public detail::lockable<RLock> {
         return status::ok;
       }
       robust::list_head *h = robust::cached_head();
-      if (__builtin_expect(c == 1 && h != nullptr, 1)) {
+      // Inline only when the node is first on this thread's list (LIFO release): its links are
+      // then the ones our enqueue wrote. Otherwise the slow path finds it by walking the list,
+      // and never follows the links of a node this thread did not link (garbage memory naming
+      // this thread as owner, found by fuzz/fuzz_state; tests/test_fuzz_regress.cpp).
+      if (__builtin_expect(c == 1 && h != nullptr && h->list == &next_, 1)) {
         robust::set_pending(h, &next_);
-        if (next_) robust::dequeue(&next_);
+        robust::dequeue(&next_);
         arch::store(&count_, 0u, arch::relaxed);  // before the word: the next owner stores 1
         if (arch::exchange(&word_, 0u, arch::release) & detail::kWaiters) wake_one();
         robust::clear_pending(h);
