@@ -1,7 +1,8 @@
 // fuzz_capi: arbitrary arguments through the C ABI of include/mpsync.h — NaN (either sign),
 // +-inf, negative, denormal, huge and raw-bit timeouts; any `block` int; values and counts up to
 // UINT32_MAX; unknown Condition kinds and misplaced locks; NULL wherever a pointer is taken;
-// region sizes, offsets and alignments at and past their limits; every status for strerror. One
+// region sizes, offsets and alignments at and past their limits; every status for strerror;
+// wait_any with counts past its limit, unknown kinds and NULL items. One
 // thread, so a small shadow state predicts every result exactly (API.md's table): e.g. NaN with
 // block != 0 is EINVAL even where the call could succeed, block == 0 ignores the timeout, NULL
 // objects are EINVAL (predicates 0), a value over MPSYNC_SEM_VALUE_MAX is EINVAL.
@@ -65,7 +66,7 @@ int want_acquire(bool held, bool recursive, int block, double t) {
 void step(fz::input &in) {
   const std::uint8_t op = in.u8();
   const bool null = (op & 0xc0) == 0xc0;  // a quarter of the calls pass NULL
-  switch (op % 32) {
+  switch (op % 32) {  // 28-31: no-ops
     case 0: FZ_EXPECT("lock_init", mpsync_lock_init(null ? nullptr : &g.l), null ? MPSYNC_EINVAL : MPSYNC_OK);
       if (!null) m.l_held = false;
       break;
@@ -289,6 +290,49 @@ void step(fz::input &in) {
       FZ_EXPECT("region_recv_fd(NULL)", mpsync_region_recv_fd(-1, nullptr), MPSYNC_EINVAL);
       mpsync_region_close(nullptr);
       mpsync_set_interrupt_check(nullptr);
+      break;
+    }
+    case 27: {  // wait_any: counts past the limit, unknown kinds (any int), NULL objects, timeouts
+      mpsync_waitable items[MPSYNC_WAIT_ANY_MAX + 1];
+      const std::uint8_t nb = in.u8();
+      const unsigned n = nb < 0xf0 ? 1u + nb % 4u : (nb & 1 ? 0u : MPSYNC_WAIT_ANY_MAX + 1u);
+      bool bad = n == 0 || n > MPSYNC_WAIT_ANY_MAX || null;
+      int ready = -1;
+      for (unsigned i = 0; i < n; ++i) {
+        const std::uint8_t kb = in.u8();
+        int kind = 1 + kb % 4;  // a valid kind always names its own object
+        if (kb >= 0xe0) kind = static_cast<int>(kb) - 0x100 + (kb & 1 ? 0 : 0x105);  // unknown
+        void *obj = kind == MPSYNC_WAIT_LOCK ? static_cast<void *>(&g.l)
+                    : kind == MPSYNC_WAIT_RLOCK ? static_cast<void *>(&g.r)
+                    : kind == MPSYNC_WAIT_SEM ? static_cast<void *>(&g.s)
+                    : static_cast<void *>(&g.e);
+        if ((kb & 0x18) == 0x18 && kb < 0xe0) obj = nullptr;
+        std::memcpy(&items[i].kind, &kind, sizeof kind);  // a C caller may store any int there
+        items[i].object = obj;
+        if (kind < 1 || kind > 4 || !obj) bad = true;
+        const bool is_ready = kind == MPSYNC_WAIT_LOCK ? !m.l_held
+                              : kind == MPSYNC_WAIT_RLOCK ? true  // free, or ours: recursion
+                              : kind == MPSYNC_WAIT_SEM ? m.sv > 0
+                                                        : m.eset;
+        if (ready < 0 && is_ready) ready = static_cast<int>(i);
+      }
+      const double t = pick_timeout(in);
+      unsigned index = 0xdead;
+      if (bad || is_nan(t)) {
+        FZ_EXPECT("wait_any(bad)", mpsync_wait_any(null ? nullptr : items, n, t, &index), MPSYNC_EINVAL);
+        break;
+      }
+      if (ready < 0) {
+        FZ_EXPECT("wait_any(none ready)", mpsync_wait_any(items, n, cap(t), &index), MPSYNC_TIMEDOUT);
+        break;
+      }
+      FZ_EXPECT("wait_any(ready)", mpsync_wait_any(items, n, t, &index), MPSYNC_OK);
+      FZ_CHECK(index == static_cast<unsigned>(ready), "wait_any took item %u, the lowest ready is %d", index, ready);
+      int k;
+      std::memcpy(&k, &items[ready].kind, sizeof k);
+      if (k == MPSYNC_WAIT_LOCK) m.l_held = true;
+      if (k == MPSYNC_WAIT_RLOCK) ++m.r_count;
+      if (k == MPSYNC_WAIT_SEM) --m.sv;
       break;
     }
     default:

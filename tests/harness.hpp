@@ -125,8 +125,8 @@ std::uint32_t word(const T *obj, int i = 0) {
 // 'S' in /proc/<tid>/stat. A waiter that has announced itself (waiters bit) and shows 'S' is
 // parked (futex wait, or the sleep-loop's nanosleep) — an observation, not a timing assumption.
 inline bool task_sleeping(long tid) {
-  char path[64];
-  std::snprintf(path, sizeof path, "/proc/%ld/stat", tid);
+  char path[96];  // .../task/<tid>/stat: qemu-user fakes /proc/<own pid>/stat (state not real)
+  std::snprintf(path, sizeof path, "/proc/%ld/task/%ld/stat", tid, tid);
   std::FILE *f = std::fopen(path, "r");
   if (!f) return false;
   char buf[512];
