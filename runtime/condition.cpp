@@ -61,7 +61,7 @@
 //   W_spur   r == woken && load(seq_) == s -> continue
 //   W_decide the age/grants decision after b.restore: OK (retired / grants--), withdraw, or ...
 //   W_reseq/W_reunlock  ... sleep again: s = load(seq_); saved = b.release_all()
-//   N_read   notify_status: sz = rd(sizes_)        N_switch  the g1 == 0 branch (gen_, sizes_, state_)
+//   N_read   notify_slow: sz = rd(sizes_)          N_switch  the g1 == 0 branch (gen_, sizes_, state_)
 //   N_grant  wr(sizes_, sz - k); store(state_, st + k)
 //   N_seq    store(seq_, seq_ + 1)                 N_wake    detail::unpark(&seq_, k, bit_of(gen_))
 // Checked there: exact counts (P1), no stolen wake-up (P2), no lost wake-up (P3), no deadlock.
@@ -134,13 +134,13 @@ status Condition::init(mpsync_lock_kind kind, void *lock) noexcept {
   return status::ok;
 }
 
-status Condition::acquire_status(bool block, timeout t) noexcept {
+status Condition::acquire_slow(bool block, timeout t) noexcept {
   detail::cond_lock b;
   if (status s = detail::impl::cond_resolve(*this, b); s != status::ok) return s;
   return b.lock ? b.lock->acquire_status(block, t) : b.rlock->acquire_status(block, t);
 }
 
-status Condition::release_status() noexcept {
+status Condition::release_slow() noexcept {
   detail::cond_lock b;
   if (status s = detail::impl::cond_resolve(*this, b); s != status::ok) return s;
   if (b.lock) return b.lock->is_mine() ? b.lock->release_status() : status::not_owner;
@@ -208,7 +208,7 @@ status Condition::wait_for_status(int (*pred)(void *), void *ctx, timeout t) noe
   }
 }
 
-status Condition::notify_status(unsigned n) noexcept {
+status Condition::notify_slow(unsigned n) noexcept {
   detail::cond_lock b;
   if (status s = detail::impl::cond_resolve(*this, b); s != status::ok) return s;
   if (!b.is_mine()) return status::not_owner;

@@ -37,15 +37,34 @@ class Condition : public detail::lockable<Condition> {
   void notify(unsigned n = 1) { detail::check(notify_status(n)); }
   void notify_all() { detail::check(notify_all_status()); }
 
-  status acquire_status(bool block = true, timeout t = forever) noexcept;
-  status release_status() noexcept;
+  // Inline for the embedded RLock (the default): the lock's own fast paths, and notify with
+  // nobody waiting is an ownership check. An external lock goes through its offset, out of line.
+  status acquire_status(bool block = true, timeout t = forever) noexcept {
+    if (__builtin_expect(embedded(), 1)) return lock_.acquire_status(block, t);
+    return acquire_slow(block, t);
+  }
+  status release_status() noexcept {
+    if (__builtin_expect(embedded(), 1)) return lock_.release_status();
+    return release_slow();
+  }
   status wait_status(timeout t = forever) noexcept;
   status wait_for_status(int (*pred)(void *), void *ctx, timeout t = forever) noexcept;
-  status notify_status(unsigned n = 1) noexcept;
+  status notify_status(unsigned n = 1) noexcept {
+    // sizes_ is read under the lock when the caller holds it; if not, is_mine() says so anyway.
+    if (__builtin_expect(embedded() && arch::load(&sizes_, arch::relaxed) == 0, 1))
+      return lock_.is_mine() ? status::ok : status::not_owner;
+    return notify_slow(n);
+  }
   status notify_all_status() noexcept { return notify_status(~0u); }
 
  private:
   friend struct detail::impl;
+  // state_ holds only grants (low 16 bits): the embedded RLock, and no stray bits (else the slow
+  // path resolves the external lock or reports ECORRUPT).
+  bool embedded() const noexcept { return (arch::load(&state_, arch::relaxed) & ~0xffffu) == 0; }
+  status acquire_slow(bool block, timeout t) noexcept;
+  status release_slow() noexcept;
+  status notify_slow(unsigned n) noexcept;
   template <class Pred>
   static int call(void *p) { return (*static_cast<Pred *>(p))() ? 1 : 0; }
   // Words read and written only under the bound lock, except seq_ (the futex word).
