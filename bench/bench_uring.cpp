@@ -33,6 +33,14 @@ struct Ring {
     spare = nullptr;
     return s;
   }
+  // Before submitting: an SQE a prep left untouched is still in the submission queue, holding
+  // whatever it held last time (liburing does not clear SQEs); make it a NOP (user_data 0).
+  void settle() {
+    if (!spare) return;
+    io_uring_prep_nop(spare);
+    io_uring_sqe_set_data64(spare, 0);
+    spare = nullptr;
+  }
 };
 
 // Wait for one token of `w` through the ring; true once it is ours.
@@ -46,6 +54,7 @@ bool uring_take(Ring &ring, mpsync_uring_wait_t &w) {
     }
     if (r != MPSYNC_URING_SUBMIT) return false;
     io_uring_cqe *c;
+    ring.settle();  // (nothing to settle here: this prep consumed the spare)
     if (io_uring_submit_and_wait(&ring.r, 1) < 0 || io_uring_wait_cqe(&ring.r, &c) != 0) return false;
     const int res = c->res;
     io_uring_cqe_seen(&ring.r, c);
@@ -129,6 +138,7 @@ double event_loop_batch(bool uring, int each) {
     mpb::fx_wake(&f->go, kProducers);  // open the start gate for every producer
     for (int k = 0; k < kSems; ++k) feed(k);
     while (!bad && taken < total) {
+      ring.settle();
       io_uring_submit_and_wait(&ring.r, 1);
       io_uring_cqe *c;
       unsigned h, n = 0;
