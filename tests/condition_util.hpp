@@ -70,6 +70,31 @@ inline void stop_wait(pid_t p) {
   ASSERT_TRUE(WIFSTOPPED(st));
 }
 
+// Whether a lock word (Lock or RLock: owner TID in bits 0-29) names process p (a single-threaded
+// child: TID == PID). The embedded RLock's word is the Condition's word 4.
+inline bool lock_held_by(const std::uint32_t *lock_word, pid_t p) {
+  return (mpt::word(lock_word) & 0x3fffffffu) == static_cast<std::uint32_t>(p);
+}
+inline const std::uint32_t *embedded_lock_word(const Condition *c) {
+  return reinterpret_cast<const std::uint32_t *>(c) + 4;
+}
+
+// Stop a waiter process only once it is parked on the Condition — it has given the lock back
+// (issue #12). A waiter counts itself in (waiting(c) rises) *before* it releases the lock, so a
+// stop taken as soon as the count rises can freeze it holding the lock, and the test's next
+// acquire waits forever. Stop, then check the frozen word: if it still names the victim, let it
+// run on and try again.
+inline void stop_parked(pid_t p, const std::uint32_t *lock_word) {
+  for (int tries = 0; tries < 1000; ++tries) {
+    ASSERT_TRUE(mpt::eventually([&] { return !lock_held_by(lock_word, p); })) << "waiter " << p << " keeps the lock";
+    stop_wait(p);
+    if (::testing::Test::HasFatalFailure() || !lock_held_by(lock_word, p)) return;
+    ASSERT_EQ(kill(p, SIGCONT), 0);
+  }
+  FAIL() << "could not stop waiter " << p << " outside the lock";
+}
+inline void stop_parked(pid_t p, const Condition *c) { stop_parked(p, embedded_lock_word(c)); }
+
 // A waiter on the other side (mode m) is woken by a notify from here.
 inline void round_trip(Mode m, Condition *c, Shared *sh, bool embedded) {
   mpt::Workers w(m);

@@ -40,7 +40,7 @@ TEST(Backend, ReportsTheSelectedOne) {
 
 TEST(Backend, SwitchesToSleepLoopWhenFutexIsRefused) {
   if (std::string(mpsync_backend()) != "futex") GTEST_SKIP() << "this run already uses the sleep loop";
-  pid_t probe = fork();  // can this process install a seccomp filter at all?
+  pid_t probe = mpt::fork_child();  // can this process install a seccomp filter at all?
   if (probe == 0) _exit(refuse_futex() ? 0 : 77);
   int pst = 0;
   waitpid(probe, &pst, 0);

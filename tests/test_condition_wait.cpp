@@ -20,7 +20,7 @@ TEST_P(ConditionWaitTest, C7_NoStolenWakeups) {
   }};
   ASSERT_TRUE(mpt::eventually([&] { return waiting(c) == 3; }));
   if (procs) {
-    for (pid_t p : w.pids()) stop_wait(p);
+    for (pid_t p : w.pids()) ASSERT_NO_FATAL_FAILURE(stop_parked(p, c));
     c->acquire();
     c->notify(1);
     EXPECT_EQ(grants(c), 1u);
@@ -225,7 +225,7 @@ TEST_P(ConditionWaitTest, C10_NotifiedProcessDiesBeforeTakingIt) {
   {
     Finally cont{[&] { victim.kill_all(SIGKILL); }};
     ASSERT_TRUE(mpt::eventually([&] { return waiting(c) == 1; }));
-    stop_wait(victim.last_pid());
+    ASSERT_NO_FATAL_FAILURE(stop_parked(victim.last_pid(), c));
     notify(c, 1);
   }
   EXPECT_EQ(victim.join(SIGKILL), 0);

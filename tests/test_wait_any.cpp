@@ -280,7 +280,7 @@ TEST(WaitAnyOwnerDead, DeadProcessOwnerBeforeAndDuringTheWait) {
   auto *held = r.make<Event>();
   auto *main_tid = r.make<std::uint32_t>(tid());
   unsigned idx = 9;
-  pid_t pid = fork();
+  pid_t pid = mpt::fork_child();
   if (pid == 0) {
     l->acquire();
     _exit(0);  // dies holding it
@@ -293,7 +293,7 @@ TEST(WaitAnyOwnerDead, DeadProcessOwnerBeforeAndDuringTheWait) {
   EXPECT_EQ(l->count(), 1u);
   ASSERT_EQ(l->release_status(), status::ok);
 
-  pid = fork();  // now the owner dies while the wait-any sleeps: the kernel's death wake
+  pid = mpt::fork_child();  // now the owner dies while the wait-any sleeps: the kernel's death wake
   if (pid == 0) {
     l->acquire();
     held->set();
@@ -413,7 +413,7 @@ TEST(WaitAnyPaths, Probe) {
 // futex_waitv refused in one process (seccomp ENOSYS): its wait_any polls, and it must NOT switch
 // to the sleep-loop backend — a plain futex sleeper in another process still needs its wakes.
 TEST(WaitAnyPaths, WaitvRefusedPollsAndStillWakesFutexSleepers) {
-  pid_t probe = fork();
+  pid_t probe = mpt::fork_child();
   if (probe == 0) _exit(refuse_waitv() ? 0 : 77);
   int pst = 0;
   waitpid(probe, &pst, 0);
