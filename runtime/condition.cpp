@@ -49,6 +49,26 @@
 // otherwise CPU0 is queued with bit(my) == bit(gen) and CPU1's wake finds it (I2 says some G1
 // sleeper or not-yet-sleeper is there for every grant).
 //
+// DEAD OWNERS (issue #13). With an RLock, a waiter's re-acquire (b.restore) may take the lock
+// over from a holder that died: the CAS from OWNER_DIED consumes the only mark of that death, so
+// this wait must return OWNER_DEAD, whatever else it decided. It used to drop it on two paths:
+//   CPU0 (waiter W1, G1, woken)         CPU1 (W2, G1, timed out)          CPU2
+//                                        restore: takes the lock,
+//                                        grants 1 -> 0, returns OK;
+//                                        mid-update: SIGKILL
+//                                        (kernel: word = OD|W, wakes W1)
+//   restore: CAS OD|W -> W1|W: OWNER_DEAD
+//   age 0, grants 0: "sleep again":
+//   release_all (word = 0), park                                          cond_acquire: OK on the
+//                                                                         torn data; nobody ever
+//                                                                         reports the death
+// (and a G2 member woken by a seq change, age -1, took the same branch), and an interrupted wait
+// returned INTERRUPTED over OWNER_DEAD. Now a re-acquire that returns OWNER_DEAD ends the wait:
+// the waiter withdraws from its group as a timed-out one does (I1, I2 hold: g1-- or g2--) and
+// returns OWNER_DEAD with the lock held at its saved depth; OWNER_DEAD outranks OK, TIMEDOUT and
+// INTERRUPTED. A notify granted to it is consumed (it returned), exactly as for OK.
+// Regression: tests/test_robust.cpp, Robust.CondWaiterTakingOverADeadHolderReportsIt.
+//
 // DEAD WAITERS (C10): notify never waits for anyone. A waiter killed in wait stays counted; a
 // notify(n) may grant to it (as in Python, where a killed waiter swallows its notification), but
 // once notify_all has granted both groups, g1 == g2 == 0 and the dead are forgotten entirely.
@@ -158,6 +178,7 @@ status detail::impl::cond_wait(Condition &c, const cond_lock &b, const deadline 
     const park_result r = park(&c.seq_, s, d, bit_of(my));
     if (r == park_result::woken && arch::load(&c.seq_, arch::relaxed) == s) continue;  // spurious
     const status relock = b.restore(saved);
+    if (!acquired(relock)) return relock;  // a garbage lock word (ECORRUPT): nothing is held
     const bool gave_up = r != park_result::woken;
     const auto age = static_cast<std::int32_t>(rd(c.gen_) - my);  // > 0: retired; 0: G1; -1: G2
     status res;
@@ -168,17 +189,20 @@ status detail::impl::cond_wait(Condition &c, const cond_lock &b, const deadline 
       res = status::ok;
     } else if (age < -1) {
       res = status::corrupt;
-    } else if (gave_up) {
+    } else if (gave_up || relock == status::owner_dead) {
+      // Leave without a grant: timed out, interrupted, or the lock was taken over from a dead
+      // owner — that must be reported now (DEAD OWNERS in the header: sleeping again would give
+      // the lock back with its OWNER_DIED mark already consumed).
       const std::uint32_t one = age == 0 ? 1u : kG2One;
       const std::uint32_t have = age == 0 ? (rd(c.sizes_) & kLow) : (rd(c.sizes_) >> 16);
       if (have) wr(c.sizes_, rd(c.sizes_) - one);
-      res = r == park_result::timedout ? status::timedout : status::interrupted;
+      res = r == park_result::interrupted ? status::interrupted : status::timedout;
     } else {  // woken by a grant that another member of my group took: sleep again
       s = arch::load(&c.seq_, arch::relaxed);
       saved = b.release_all();
       continue;
     }
-    if (relock == status::owner_dead && res != status::interrupted) return status::owner_dead;
+    if (relock == status::owner_dead) return status::owner_dead;  // outranks every other outcome
     return res;
   }
 }

@@ -6,7 +6,7 @@
 #include <array>
 #include <cerrno>
 
-#include "harness.hpp"
+#include "condition_util.hpp"
 
 using namespace mpsync;
 using mpt::Mode;
@@ -75,7 +75,7 @@ TEST_P(RobustDeath, WaiterInAnotherProcessGetsOwnerDeadPromptly) {
   auto *l = r.make<RLock>();
   auto *held = r.make<Event>();
   const int how = GetParam();
-  pid_t pid = fork();
+  pid_t pid = mpt::fork_child();
   if (pid == 0) {
     for (int i = 0; i < 5; ++i) l->acquire();  // depth 5
     held->set();
@@ -100,7 +100,7 @@ TEST(Robust, HundredsOfLocksAllReported) {
   constexpr int kLocks = 300;
   auto r = mpt::shared();
   auto *locks = r.make<std::array<RLock, kLocks>>();
-  pid_t pid = fork();
+  pid_t pid = mpt::fork_child();
   if (pid == 0) {
     for (auto &l : *locks) l.acquire();
     for (int i = 0; i < kLocks; i += 3) (*locks)[i].release();  // unlink some from the middle
@@ -129,7 +129,7 @@ TEST(Robust, CoexistsWithGlibcRobustMutexes) {
   pthread_mutexattr_setrobust(&at, PTHREAD_MUTEX_ROBUST);
   pthread_mutex_init(&s->m1, &at);
   pthread_mutex_init(&s->m2, &at);
-  pid_t pid = fork();
+  pid_t pid = mpt::fork_child();
   if (pid == 0) {
     // Interleave: glibc, ours, glibc, ours; remove one of each from the middle; re-lock; die.
     pthread_mutex_lock(&s->m1);
@@ -161,7 +161,7 @@ TEST(Robust, ConditionOverDeadOwnersRLock) {
   REQUIRE_ROBUST();
   auto r = mpt::shared();
   auto *c = r.make<Condition>();  // its embedded RLock
-  pid_t pid = fork();
+  pid_t pid = mpt::fork_child();
   if (pid == 0) {
     c->acquire();
     raise(SIGKILL);
@@ -179,7 +179,7 @@ TEST(Robust, ConditionWaitReacquiresFromDeadOwner) {
   auto *c = r.make<Condition>();
   auto *go = r.make<Event>();
   ASSERT_TRUE(c->acquire());
-  pid_t pid = fork();
+  pid_t pid = mpt::fork_child();
   if (pid == 0) {
     go->wait(10.0);
     c->acquire();   // we are waiting, so the lock is free: take it, notify, die holding it
@@ -191,6 +191,71 @@ TEST(Robust, ConditionWaitReacquiresFromDeadOwner) {
   EXPECT_EQ(c->release_status(), status::ok);
   int st;
   waitpid(pid, &st, 0);
+}
+
+// Issue #13: a Condition waiter whose re-acquire takes the RLock over from a dead holder reports
+// OWNER_DEAD, also when it finds no grant left (it used to go back to sleep, giving the lock back
+// with the death's mark consumed: the next acquirer got OK on torn data). Forced order: X is
+// stopped outside the lock (so it is off the futex queue), Y takes notify(1)'s grant, V dies
+// holding the lock; then X runs on, sees seq moved, and re-takes the lock from the dead. Natively
+// the kernel marks the word; under qemu (no robust list) X's liveness watch does. Both the
+// embedded RLock and an external one bound with Condition(RLock&).
+class CondDeadHolder : public ::testing::TestWithParam<bool> {};  // true: external RLock
+INSTANTIATE_TEST_SUITE_P(, CondDeadHolder, ::testing::Bool(),
+                         [](const auto &i) { return std::string(i.param ? "ExternalRLock" : "EmbeddedRLock"); });
+
+TEST_P(CondDeadHolder, WaiterTakingOverADeadHolderReportsIt) {
+  auto r = mpt::shared();
+  auto *l = r.make<RLock>();
+  auto *c = GetParam() ? r.make<Condition>(*l) : r.make<Condition>();
+  const auto *word = GetParam() ? reinterpret_cast<const std::uint32_t *>(l) : ct::embedded_lock_word(c);
+  auto *sh = r.make<ct::Shared>();  // returned[i] = 100 + the wait's status; flag: V holds it
+  auto waiter = [=](int id) {
+    return [=] {
+      WCHECK(c->acquire());
+      const status s = c->wait_status(30.0);
+      sh->returned[id].store(100 + static_cast<int>(s));
+      WCHECK(c->release_status() == status::ok);
+      return 0;
+    };
+  };
+  mpt::Workers x(Mode::processes), y(Mode::processes), v(Mode::processes);
+  ct::Finally fin{[&] {
+    x.kill_all(SIGKILL);
+    y.kill_all(SIGKILL);
+    v.kill_all(SIGKILL);
+  }};
+  x.start(waiter(0));
+  ASSERT_TRUE(mpt::eventually([&] { return ct::waiting(c) == 1; }));
+  ASSERT_NO_FATAL_FAILURE(ct::stop_parked(x.last_pid(), word));
+  y.start(waiter(1));
+  ASSERT_TRUE(mpt::eventually([&] { return ct::waiting(c) == 2 && !ct::lock_held_by(word, y.last_pid()); }));
+  ct::notify(c, 1);  // X is stopped: Y takes the one grant
+  ASSERT_TRUE(mpt::eventually([&] { return sh->returned[1].load() != 0; }));
+  EXPECT_EQ(sh->returned[1].load(), 100 + static_cast<int>(status::ok));
+  EXPECT_EQ(y.join(), 0);
+  v.start([=] {  // the holder that dies mid-update, at depth 2
+    WCHECK(c->acquire() && c->acquire());
+    sh->flag.store(1);
+    for (;;) pause();
+    return 0;
+  });
+  ASSERT_TRUE(mpt::eventually([&] { return sh->flag.load() == 1; }));
+  v.kill_all(SIGKILL);
+  EXPECT_EQ(v.join(SIGKILL), 0);  // reaped: the fallback's liveness watch can see it is gone
+  ASSERT_EQ(kill(x.last_pid(), SIGCONT), 0);
+  // X re-takes the lock from the dead holder and must report it; the old code put X back to sleep
+  // (the wait below then gives up after 10 s, and the acquire after it returns OK).
+  mpt::eventually([&] { return sh->returned[0].load() != 0; });
+  const status mine = c->acquire_status(true, 10.0);
+  EXPECT_EQ(sh->returned[0].load(), 100 + static_cast<int>(status::owner_dead)) << "X's wait did not report the death";
+  EXPECT_EQ(mine, status::ok) << "the death was reported to the next acquirer instead, or twice";
+  EXPECT_EQ(ct::waiting(c), 0u);  // X withdrew from its group
+  if (acquired(mine)) {
+    c->notify_all();  // frees X if it went back to sleep (the old code)
+    c->release();
+  }
+  EXPECT_EQ(x.join(), 0);
 }
 
 // The fallback, where a thread cannot use the kernel robust list (get_robust_list refused under
@@ -218,7 +283,7 @@ TEST_F(RobustFallback, UnlinkedOwnerProcessKilled) {
   auto r = mpt::shared();
   auto *l = r.make<RLock>();
   auto *held = r.make<Event>();
-  pid_t pid = fork();
+  pid_t pid = mpt::fork_child();
   if (pid == 0) {
     std::thread([&] {  // a new thread: it reads MPSYNC_ROBUST_LIST=0
       l->acquire();
