@@ -57,12 +57,14 @@ bool is_garbage(std::uint32_t v) noexcept { return (v & kOwnerDied) || v == kWai
 status detail::impl::lock_acquire(Lock &l, const deadline &d, bool interruptible) noexcept {
   std::uint32_t *w = &l.word_;
   const std::uint32_t tid = self_tid();
-  // Spin briefly while the holder runs (a cache-line round trip is ~100x cheaper than a sleep/wake).
-  if (d.ns != deadline::kExpired)
-    spin_until([&] {
-      std::uint32_t v = arch::load(w, arch::relaxed);
-      return v == 0 || (v & kWaiters);  // free, or others already sleep: stop spinning
-    });
+  // Spin while the holder runs, with backoff, taking the lock the moment it reads free; stop when
+  // others already sleep (the contention policy: runtime/park.hpp, spin_take).
+  if (d.ns != deadline::kExpired && spin_take([&] {
+        std::uint32_t v = arch::load(w, arch::relaxed);
+        if (v & kWaiters) return -1;
+        return v == 0 && arch::cas(w, v, tid, arch::acquire) ? 1 : 0;
+      }) > 0)
+    return status::ok;
   bool contended = false;
   for (;;) {
     std::uint32_t v = arch::load(w, arch::relaxed);

@@ -104,11 +104,18 @@ status detail::impl::rlock_acquire(RLock &l, const deadline &d, bool interruptib
 status detail::impl::rlock_acquire_locked(RLock &l, const deadline &d, bool interruptible) noexcept {
   std::uint32_t *w = &l.word_;
   const std::uint32_t tid = self_tid();
-  if (d.ns != deadline::kExpired)
-    spin_until([&] {
-      std::uint32_t v = arch::load(w, arch::relaxed);
-      return (v & kTidMask) == 0 || (v & kWaiters);
-    });
+  // Lock's contention policy (runtime/park.hpp, spin_take): spin with backoff while the owner
+  // runs and nobody sleeps, take a plain free word at once; any other free word (OWNER_DIED) goes
+  // to the loop below.
+  if (d.ns != deadline::kExpired && spin_take([&] {
+        std::uint32_t v = arch::load(w, arch::relaxed);
+        if (v & kWaiters) return -1;
+        if (v == 0) return arch::cas(w, v, tid, arch::acquire) ? 2 : 0;
+        return (v & kTidMask) == 0 ? 1 : 0;
+      }) == 2) {
+    arch::store(&l.count_, 1u, arch::relaxed);
+    return status::ok;
+  }
   bool contended = false;
   for (;;) {
     std::uint32_t v = arch::load(w, arch::relaxed);
