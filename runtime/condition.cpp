@@ -67,7 +67,7 @@
 // the waiter withdraws from its group as a timed-out one does (I1, I2 hold: g1-- or g2--) and
 // returns OWNER_DEAD with the lock held at its saved depth; OWNER_DEAD outranks OK, TIMEDOUT and
 // INTERRUPTED. A notify granted to it is consumed (it returned), exactly as for OK.
-// Regression: tests/test_robust.cpp, Robust.CondWaiterTakingOverADeadHolderReportsIt.
+// Regression: tests/test_robust.cpp, CondDeadHolder.WaiterTakingOverADeadHolderReportsIt.
 //
 // DEAD WAITERS (C10): notify never waits for anyone. A waiter killed in wait stays counted; a
 // notify(n) may grant to it (as in Python, where a killed waiter swallows its notification), but

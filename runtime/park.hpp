@@ -113,9 +113,11 @@ inline bool spin_until(Ready ready) noexcept {
 // ops/s; no spin at all 12.6-13.1; backoff capped at 64 relaxes 12.4-15.8; capped at 4, 8 or 16
 // relaxes 12.5-18.7 with no cap clearly better than another (8 is the middle); pthread_mutex
 // 10.0-12.8. Budget: ~4 µs (154 relaxes of ~26 ns) lost the partner of the Lock hand-off (7 µs
-// round trip) where ~15 µs keeps it (0.9-1.4 µs); 100 µs gained nothing more. With a ~1 µs
-// critical section no setting beat pthread_mutex by more than noise: the lock is then held ~85 %
-// of the time by either, and the rest is the hand-over gap; polling without backoff once the
+// round trip) where ~15 µs keeps it (0.9-1.4 µs); ~100 µs, without the adaptive budget, made the
+// unpinned hand-off faster still (0.14 µs) and the pinned one slower (9.9 vs 7.4 µs); 15 µs stays
+// below one sleep/wake round trip. With a ~1 µs critical section no setting beat pthread_mutex by
+// more than noise: at glibc's ~0.7 M ops/s the section alone fills ~70 % of every operation, and
+// the rest is the hand-over gap; polling without backoff once the
 // wait passed ~0.6 µs (a long hold) measured +10 % there and -20 % with the 0-ns section (noise
 // is as large): not adopted.
 inline constexpr int kLockBackoffMax = 8;
