@@ -1,0 +1,281 @@
+"""mpsync: multiprocessing's synchronization primitives on shared-memory futex words.
+
+Lock, RLock, Semaphore, BoundedSemaphore, Condition, Event and Barrier behave exactly like
+``multiprocessing``'s (same signatures, return values and exceptions) and work between processes
+and threads alike. ``get_context(method)`` gives a multiprocessing context whose seven primitives
+are these, so the standard library's own Queue, Pool, Value and Array run on them::
+
+    import mpsync
+    ctx = mpsync.get_context("spawn")
+    lock, items = ctx.Lock(), ctx.Semaphore(0)
+    q = ctx.Queue()
+
+What differs from multiprocessing, on purpose:
+  * Nothing is created in /dev/shm: objects live in unnamed shared memory (a memfd) that a fork
+    child inherits and a spawn/forkserver child receives as a file descriptor.
+  * Deadlines run on CLOCK_MONOTONIC, so a wall-clock jump neither shortens nor lengthens a wait.
+  * ``Lock._is_mine()`` and ``RLock`` ownership are per thread and exact in every process
+    (gh-117435); ``Condition.notify()`` never hangs on a waiter that timed out (bpo-30975);
+    ``BoundedSemaphore.release()`` past the bound is refused atomically.
+  * A process that dies holding an RLock (or a Condition's RLock) does not hang the others: the
+    next acquirer gets the lock, ``lock.owner_died`` becomes True until it releases it, and an
+    ``OwnerDiedWarning`` is issued (see the README's "Python" section for the recovery idiom).
+  * Ctrl-C interrupts any wait at once with KeyboardInterrupt, nothing acquired.
+"""
+import os as _os
+import threading as _threading
+import time as _time
+from multiprocessing import context as _mpctx
+from multiprocessing import popen_spawn_posix as _popen_spawn_posix
+from multiprocessing import reduction as _reduction
+from multiprocessing import util as _util
+
+from . import _mpsync
+from ._mpsync import BrokenBarrierError, CorruptError, OwnerDiedWarning, SEM_VALUE_MAX
+
+__all__ = ["Lock", "RLock", "Semaphore", "BoundedSemaphore", "Condition", "Event", "Barrier",
+           "BrokenBarrierError", "OwnerDiedWarning", "CorruptError", "get_context", "SEM_VALUE_MAX"]
+__version__ = _mpsync.version
+backend = _mpsync.backend
+
+
+# ---- sharing with child processes -----------------------------------------------------------
+def _reduce(obj, state):
+    """Pickle `obj` for a child being spawned (spawn, forkserver): the arena's fd travels with it."""
+    _mpctx.assert_spawning(obj)
+    fd, off, hi, lo, slot = _mpsync._share(obj)  # counts a reference the child adopts
+    popen = _mpctx.get_spawning_popen()
+    if isinstance(popen, _popen_spawn_posix.Popen) and fd in popen._fds:
+        # spawn passes an fd under its own number and refuses to pass one twice: objects of one
+        # arena share the one the first of them registered
+        dupfd = popen.DupFd(fd)
+    else:
+        dupfd = _reduction.DupFd(fd)
+    return _rebuild, (type(obj), dupfd, off, hi, lo, slot, state)
+
+
+def _rebuild(cls, dupfd, off, hi, lo, slot, state):
+    fd = dupfd.detach()
+    mapped = _mpsync._arena_fd(hi, lo)  # -2: not mapped here
+    if mapped != -2:
+        if fd != mapped:  # a duplicate (forkserver sends one per object)
+            _os.close(fd)
+        fd = -1
+    obj = _mpsync._adopt(cls, fd, off, hi, lo, slot)
+    obj._setstate(state)
+    return obj
+
+
+class _Shared:
+    __slots__ = ()
+
+    def __reduce__(self):
+        return _reduce(self, self._getstate())
+
+    def _getstate(self):
+        return None
+
+    def _setstate(self, state):
+        pass
+
+    @property
+    def _semlock(self):
+        """multiprocessing's code reaches through ``obj._semlock``; here the object is its own."""
+        return self
+
+
+def _owner_name(obj):
+    if obj._is_mine():
+        name = _mpctx.current_process().name
+        if _threading.current_thread().name != "MainThread":
+            name += "|" + _threading.current_thread().name
+        return name
+    return "SomeOtherThread" if obj.locked() else "None"
+
+
+# ---- the primitives ------------------------------------------------------------------------
+class Lock(_Shared, _mpsync.Lock):
+    """A non-recursive lock (multiprocessing.Lock): any thread or process may release it.
+
+    acquire(block=True, timeout=None) -> bool; release(); use it in a ``with`` statement.
+    """
+    __slots__ = ()
+
+    def __new__(cls, *, ctx=None):
+        return super().__new__(cls)
+
+    def _get_value(self):
+        return 0 if self.locked() else 1
+
+    def __repr__(self):
+        return f"<{type(self).__name__}(owner={_owner_name(self)})>"
+
+
+class RLock(_Shared, _mpsync.RLock):
+    """A recursive lock (multiprocessing.RLock) owned by one thread of one process.
+
+    Robust: if the owner dies holding it, the next acquire() returns True with the lock held,
+    sets ``owner_died`` (True until that holder's last release) and issues OwnerDiedWarning.
+    """
+    __slots__ = ()
+
+    def __new__(cls, *, ctx=None):
+        return super().__new__(cls)
+
+    def _get_value(self):
+        return 0 if self.locked() else 1
+
+    def __repr__(self):
+        if self._is_mine():
+            return f"<{type(self).__name__}({_owner_name(self)}, {self._count()})>"
+        if self.locked():
+            return f"<{type(self).__name__}(SomeOtherThread, nonzero)>"
+        return f"<{type(self).__name__}(None, 0)>"
+
+
+class Semaphore(_Shared, _mpsync.Semaphore):
+    """Semaphore(value=1) (multiprocessing.Semaphore): acquire() takes a unit, release() gives one."""
+    __slots__ = ()
+
+    def __new__(cls, value=1, *, ctx=None):
+        return super().__new__(cls, value)
+
+    def _get_value(self):
+        return self.get_value()
+
+    def _is_zero(self):
+        return self.get_value() == 0
+
+    def __repr__(self):
+        return f"<{type(self).__name__}(value={self.get_value()})>"
+
+
+class BoundedSemaphore(Semaphore):
+    """BoundedSemaphore(value=1): release() past the initial value raises ValueError (atomically)."""
+    __slots__ = ("_maxvalue",)
+
+    def __new__(cls, value=1, *, ctx=None):
+        self = _mpsync.Semaphore.__new__(cls, value, True)
+        self._maxvalue = value
+        return self
+
+    @property
+    def maxvalue(self):
+        return self._maxvalue
+
+    def _getstate(self):
+        return self._maxvalue
+
+    def _setstate(self, state):
+        self._maxvalue = state
+
+    def __repr__(self):
+        return f"<{type(self).__name__}(value={self.get_value()}, maxvalue={self._maxvalue})>"
+
+
+class Event(_Shared, _mpsync.Event):
+    """An event flag (multiprocessing.Event): set(), clear(), is_set(), wait(timeout=None) -> bool."""
+    __slots__ = ()
+
+    def __new__(cls, *, ctx=None):
+        return super().__new__(cls)
+
+    def __repr__(self):
+        return f"<{type(self).__name__} at {id(self):#x} {'set' if self.is_set() else 'unset'}>"
+
+
+class Condition(_Shared, _mpsync.Condition):
+    """Condition(lock=None) (multiprocessing.Condition); lock is an mpsync Lock or RLock.
+
+    wait(timeout=None) -> bool, wait_for(predicate, timeout=None), notify(n=1), notify_all();
+    notify wakes only threads already waiting when it is called.
+    """
+    __slots__ = ("_lock",)
+
+    def __new__(cls, lock=None, *, ctx=None):
+        self = super().__new__(cls, lock)
+        self._lock = lock
+        return self
+
+    def _getstate(self):
+        return self._lock
+
+    def _setstate(self, lock):
+        self._lock = lock
+        self._bind(lock)
+
+    # CPython's Condition counts sleepers in three Semaphores; mpsync has no such objects.
+    @property
+    def _sleeping_count(self):
+        raise NotImplementedError("mpsync.Condition keeps no sleeping/woken semaphores")
+
+    _woken_count = _wait_semaphore = _sleeping_count
+
+    def wait_for(self, predicate, timeout=None):
+        """Wait until predicate() is true (checked under the lock); returns its last value."""
+        result = predicate()
+        if result:
+            return result
+        endtime = None if timeout is None else _time.monotonic() + timeout
+        waittime = None
+        while not result:
+            if endtime is not None:
+                waittime = endtime - _time.monotonic()
+                if waittime <= 0:
+                    break
+            self.wait(waittime)
+            result = predicate()
+        return result
+
+    def __repr__(self):
+        if self._lock is not None:
+            return f"<{type(self).__name__}({self._lock!r})>"
+        return f"<{type(self).__name__}(RLock, mine={self._is_mine()})>"
+
+
+class Barrier(_Shared, _mpsync.Barrier):
+    """Barrier(parties, action=None, timeout=None) (multiprocessing.Barrier).
+
+    wait(timeout=None) returns this party's index (0..parties-1); the action runs once per cycle
+    in the last arriver before anyone is released. A timeout, abort(), reset() during a wait, or
+    an action that raises breaks the barrier: BrokenBarrierError (the threading one).
+    """
+    __slots__ = ("_action", "_timeout")
+
+    def __new__(cls, parties, action=None, timeout=None, *, ctx=None):
+        self = super().__new__(cls, parties)
+        self._action, self._timeout = action, timeout
+        return self
+
+    def wait(self, timeout=None):
+        return self._wait(self._timeout if timeout is None else timeout, self._action)
+
+    def _getstate(self):
+        return (self._action, self._timeout)
+
+    def _setstate(self, state):
+        self._action, self._timeout = state
+
+    def __repr__(self):
+        return (f"<{type(self).__name__}(parties={self.parties}, n_waiting={self.n_waiting}, "
+                f"broken={self.broken})>")
+
+
+# ---- process bookkeeping (python/src/arena.hpp: slot references) ----------------------------
+_os.register_at_fork(after_in_child=_mpsync._after_fork_child)
+
+
+class _ExitHook:
+    """Gives this process's slot references back at an orderly exit, after every other finalizer."""
+
+    def __init__(self):
+        self.register()
+        _util.register_after_fork(self, _ExitHook.register)  # multiprocessing clears finalizers in children
+
+    def register(self):
+        _util.Finalize(None, _mpsync._release_all, exitpriority=-1000)
+
+
+_exit_hook = _ExitHook()
+
+from .context import get_context  # noqa: E402  (needs the classes above)

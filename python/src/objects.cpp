@@ -1,0 +1,217 @@
+// Lock, RLock, Semaphore and BoundedSemaphore for Python: the C++ inline fast paths, tried once
+// with the GIL held; only a blocking wait releases the GIL (as CPython's SemLock since bpo-31653).
+// Exceptions and messages are multiprocessing's (../shared/notes/cpython_semantics.md).
+#include "objects.hpp"
+
+namespace mpsync_py {
+
+const char *const kAcquireNames[] = {"block", "timeout"};
+
+PyObject *warn_owner_died(Handle *flag) {
+  flag->owner_died = true;
+  if (PyErr_WarnEx(g_owner_died_warning,
+                   "acquired an RLock whose owner died holding it: the data it protects may be inconsistent "
+                   "(lock.owner_died is True until the last release)",
+                   1) < 0)
+    return nullptr;
+  Py_RETURN_TRUE;
+}
+
+namespace {
+
+// ---- Lock ----
+PyObject *lock_acquire(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames) {
+  int block = 1;
+  double t = INFINITY;
+  if ((nargs || kwnames) && parse_block_timeout(args, nargs, kwnames, &block, &t, kAcquireNames, 1) < 0)
+    return nullptr;
+  auto &l = as<mpsync::Lock>(H(self));
+  mpsync::status s = l.acquire_status(false);
+  if (s == mpsync::status::timedout && block) {
+    Py_BEGIN_ALLOW_THREADS s = l.acquire_status(true, t);
+    Py_END_ALLOW_THREADS
+  }
+  if (s == mpsync::status::ok) Py_RETURN_TRUE;
+  if (s == mpsync::status::timedout) Py_RETURN_FALSE;
+  return raise_status(s);
+}
+
+PyObject *lock_release(PyObject *self, PyObject *) {
+  mpsync::status s = as<mpsync::Lock>(H(self)).release_status();
+  if (s == mpsync::status::ok) Py_RETURN_NONE;
+  if (s == mpsync::status::over_release)
+    return (PyErr_SetString(PyExc_ValueError, "semaphore or lock released too many times"), nullptr);
+  return raise_status(s);
+}
+
+PyObject *lock_exit(PyObject *self, PyObject *const *, Py_ssize_t) { return lock_release(self, nullptr); }
+PyObject *lock_is_mine(PyObject *self, PyObject *) { return PyBool_FromLong(as<mpsync::Lock>(H(self)).is_mine()); }
+PyObject *lock_locked(PyObject *self, PyObject *) { return PyBool_FromLong(as<mpsync::Lock>(H(self)).locked()); }
+PyObject *lock_count(PyObject *self, PyObject *) { return PyLong_FromLong(as<mpsync::Lock>(H(self)).is_mine()); }
+
+PyObject *lock_new(PyTypeObject *type, PyObject *, PyObject *) {
+  Handle *h = handle_new(type, kLock, nullptr);
+  if (h) ::new (h->obj) mpsync::Lock();
+  return reinterpret_cast<PyObject *>(h);
+}
+
+PyMethodDef lock_methods[] = {
+    {"acquire", (PyCFunction)(void (*)(void))lock_acquire, METH_FASTCALL | METH_KEYWORDS,
+     "acquire(block=True, timeout=None) -> bool\n\nTrue when acquired; False when block is false and the lock "
+     "is taken, or at the timeout (seconds, CLOCK_MONOTONIC)."},
+    {"release", lock_release, METH_NOARGS,
+     "Release the lock (any thread or process may). ValueError if it is not locked."},
+    {"__enter__", (PyCFunction)(void (*)(void))lock_acquire, METH_FASTCALL | METH_KEYWORDS, nullptr},
+    {"__exit__", (PyCFunction)(void (*)(void))lock_exit, METH_FASTCALL, nullptr},
+    {"_is_mine", lock_is_mine, METH_NOARGS, "True if locked and last acquired by the calling thread."},
+    {"_count", lock_count, METH_NOARGS, "1 if the calling thread holds the lock, else 0."},
+    {"locked", lock_locked, METH_NOARGS, "True if anyone holds the lock."},
+    {nullptr, nullptr, 0, nullptr}};
+
+// ---- RLock ----
+PyObject *rlock_acquire(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames) {
+  auto &l = as<mpsync::RLock>(H(self));
+  mpsync::status s = l.acquire_status(false);  // the owner's re-acquire succeeds before any parsing
+  if (s == mpsync::status::timedout) {
+    int block = 1;
+    double t = INFINITY;
+    if ((nargs || kwnames) && parse_block_timeout(args, nargs, kwnames, &block, &t, kAcquireNames, 1) < 0)
+      return nullptr;
+    if (!block) Py_RETURN_FALSE;
+    Py_BEGIN_ALLOW_THREADS s = l.acquire_status(true, t);
+    Py_END_ALLOW_THREADS
+  }
+  if (s == mpsync::status::ok) Py_RETURN_TRUE;
+  if (s == mpsync::status::timedout) Py_RETURN_FALSE;
+  if (s == mpsync::status::owner_dead) return warn_owner_died(H(self));
+  return raise_status(s);
+}
+
+PyObject *rlock_release(PyObject *self, PyObject *) {
+  auto &l = as<mpsync::RLock>(H(self));
+  const bool last = l.is_mine() && l.count() == 1;
+  mpsync::status s = l.release_status();
+  if (s == mpsync::status::ok) {
+    if (last) H(self)->owner_died = false;
+    Py_RETURN_NONE;
+  }
+  if (s == mpsync::status::not_owner)
+    return (PyErr_SetString(PyExc_AssertionError, "attempt to release recursive lock not owned by thread"), nullptr);
+  return raise_status(s);
+}
+
+PyObject *rlock_enter(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames) {
+  PyObject *r = rlock_acquire(self, args, nargs, kwnames);
+  if (!r && H(self)->owner_died && as<mpsync::RLock>(H(self)).is_mine()) {
+    // OwnerDiedWarning turned into an error: `with` must not leave the lock held.
+    PyObject *et, *ev, *tb;
+    PyErr_Fetch(&et, &ev, &tb);
+    Py_XDECREF(rlock_release(self, nullptr));
+    PyErr_Restore(et, ev, tb);
+  }
+  return r;
+}
+
+PyObject *rlock_exit(PyObject *self, PyObject *const *, Py_ssize_t) { return rlock_release(self, nullptr); }
+PyObject *rlock_is_mine(PyObject *self, PyObject *) { return PyBool_FromLong(as<mpsync::RLock>(H(self)).is_mine()); }
+PyObject *rlock_locked(PyObject *self, PyObject *) { return PyBool_FromLong(as<mpsync::RLock>(H(self)).locked()); }
+PyObject *rlock_count(PyObject *self, PyObject *) {
+  auto &l = as<mpsync::RLock>(H(self));
+  return PyLong_FromUnsignedLong(l.is_mine() ? l.count() : 0u);
+}
+PyObject *rlock_owner_count(PyObject *self, PyObject *) {
+  return PyLong_FromUnsignedLong(as<mpsync::RLock>(H(self)).count());
+}
+
+PyObject *rlock_new(PyTypeObject *type, PyObject *, PyObject *) {
+  Handle *h = handle_new(type, kRLock, nullptr);
+  if (h) ::new (h->obj) mpsync::RLock();
+  return reinterpret_cast<PyObject *>(h);
+}
+
+PyMethodDef rlock_methods[] = {
+    {"acquire", (PyCFunction)(void (*)(void))rlock_acquire, METH_FASTCALL | METH_KEYWORDS,
+     "acquire(block=True, timeout=None) -> bool\n\nRecursive: the owner thread's acquire() succeeds at once. "
+     "If the owner died holding it, returns True, sets owner_died and issues OwnerDiedWarning."},
+    {"release", rlock_release, METH_NOARGS,
+     "Release one level. AssertionError if the calling thread does not hold it."},
+    {"__enter__", (PyCFunction)(void (*)(void))rlock_enter, METH_FASTCALL | METH_KEYWORDS, nullptr},
+    {"__exit__", (PyCFunction)(void (*)(void))rlock_exit, METH_FASTCALL, nullptr},
+    {"_is_mine", rlock_is_mine, METH_NOARGS, "True if the calling thread holds the lock."},
+    {"_count", rlock_count, METH_NOARGS, "The calling thread's recursion level (0 if it does not hold it)."},
+    {"_owner_count", rlock_owner_count, METH_NOARGS, "The holder's recursion level, whoever holds it."},
+    {"locked", rlock_locked, METH_NOARGS, "True if anyone holds the lock."},
+    {nullptr, nullptr, 0, nullptr}};
+
+// ---- Semaphore, BoundedSemaphore ----
+PyObject *sem_acquire(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames) {
+  int block = 1;
+  double t = INFINITY;
+  if ((nargs || kwnames) && parse_block_timeout(args, nargs, kwnames, &block, &t, kAcquireNames, 1) < 0)
+    return nullptr;
+  auto &sem = as<mpsync::Semaphore>(H(self));
+  mpsync::status s = sem.acquire_status(false);
+  if (s == mpsync::status::timedout && block) {
+    Py_BEGIN_ALLOW_THREADS s = sem.acquire_status(true, t);
+    Py_END_ALLOW_THREADS
+  }
+  if (s == mpsync::status::ok) Py_RETURN_TRUE;
+  if (s == mpsync::status::timedout) Py_RETURN_FALSE;
+  return raise_status(s);
+}
+
+PyObject *sem_release(PyObject *self, PyObject *) {
+  mpsync::status s = as<mpsync::Semaphore>(H(self)).release_status();
+  if (s == mpsync::status::ok) Py_RETURN_NONE;
+  if (s == mpsync::status::over_release)
+    return (PyErr_SetString(PyExc_ValueError, "semaphore or lock released too many times"), nullptr);
+  if (s == mpsync::status::overflow)
+    return (PyErr_SetString(PyExc_OverflowError, "semaphore value would pass SEM_VALUE_MAX"), nullptr);
+  return raise_status(s);
+}
+
+PyObject *sem_exit(PyObject *self, PyObject *const *, Py_ssize_t) { return sem_release(self, nullptr); }
+
+PyObject *sem_get_value(PyObject *self, PyObject *) {
+  int v = as<mpsync::Semaphore>(H(self)).get_value_status();
+  return v >= 0 ? PyLong_FromLong(v) : raise_status(static_cast<mpsync::status>(v));
+}
+
+PyObject *sem_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
+  static const char *names[] = {"value", "bounded", nullptr};
+  long long value = 1;
+  int bounded = 0;
+  if (!PyArg_ParseTupleAndKeywords(args, kw, "|Lp", const_cast<char **>(names), &value, &bounded)) return nullptr;
+  if (value < 0) return (PyErr_SetString(PyExc_ValueError, "semaphore initial value must be >= 0"), nullptr);
+  if (value > MPSYNC_SEM_VALUE_MAX)
+    return (PyErr_SetString(PyExc_OverflowError, "semaphore initial value is over SEM_VALUE_MAX"), nullptr);
+  Handle *h = handle_new(type, kSem, nullptr);
+  if (h) {
+    ::new (h->obj) mpsync::Semaphore();
+    as<mpsync::Semaphore>(h).init(static_cast<unsigned>(value), bounded);
+  }
+  return reinterpret_cast<PyObject *>(h);
+}
+
+PyMethodDef sem_methods[] = {
+    {"acquire", (PyCFunction)(void (*)(void))sem_acquire, METH_FASTCALL | METH_KEYWORDS,
+     "acquire(block=True, timeout=None) -> bool\n\nTake one unit: True when taken, False at the timeout or "
+     "when block is false and the value is 0."},
+    {"release", sem_release, METH_NOARGS,
+     "Give one unit back. BoundedSemaphore: ValueError past the initial value."},
+    {"__enter__", (PyCFunction)(void (*)(void))sem_acquire, METH_FASTCALL | METH_KEYWORDS, nullptr},
+    {"__exit__", (PyCFunction)(void (*)(void))sem_exit, METH_FASTCALL, nullptr},
+    {"get_value", sem_get_value, METH_NOARGS, "The current value (exact, shared by every process)."},
+    {nullptr, nullptr, 0, nullptr}};
+
+}  // namespace
+
+MPSYNC_PY_TYPE(LockType, "mpsync._mpsync.Lock", lock_methods, nullptr, lock_new, nullptr,
+               "A non-recursive lock shared by processes and threads (multiprocessing.Lock).")
+MPSYNC_PY_TYPE(RLockType, "mpsync._mpsync.RLock", rlock_methods, owner_died_getset, rlock_new, nullptr,
+               "A recursive lock owned by one thread of one process (multiprocessing.RLock); robust.")
+MPSYNC_PY_TYPE(SemaphoreType, "mpsync._mpsync.Semaphore", sem_methods, nullptr, sem_new, nullptr,
+               "Semaphore(value=1, bounded=False): a counting semaphore (multiprocessing.Semaphore); "
+               "bounded: release() past the initial value raises ValueError.")
+
+}  // namespace mpsync_py

@@ -1,0 +1,47 @@
+// Shared by objects.cpp and objects2.cpp: how a type object is made, and the owner-died flag.
+#ifndef MPSYNC_PY_OBJECTS_HPP
+#define MPSYNC_PY_OBJECTS_HPP
+
+#include <cmath>
+#include <cstddef>
+#include <new>
+
+#include "handle.hpp"
+
+namespace mpsync_py {
+
+extern const char *const kAcquireNames[];
+// An acquire that took the lock over from a dead owner: set flag->owner_died, warn, return True
+// (nullptr with the lock still held if the warning was turned into an error).
+PyObject *warn_owner_died(Handle *flag);
+
+inline PyObject *owner_died_get(PyObject *self, void *) { return PyBool_FromLong(H(self)->owner_died); }
+inline PyGetSetDef owner_died_getset[] = {
+    {"owner_died", owner_died_get, nullptr,
+     "True from an acquire that took the lock over from a dead owner until the holder's last release.", nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr}};
+
+inline PyTypeObject make_type(const char *name, PyMethodDef *methods, PyGetSetDef *getset, newfunc make,
+                              PyTypeObject *base, const char *doc) {
+  PyTypeObject t = {PyVarObject_HEAD_INIT(nullptr, 0)};
+  t.tp_name = name;
+  t.tp_basicsize = sizeof(Handle);
+  t.tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC;
+  t.tp_dealloc = handle_dealloc;
+  t.tp_traverse = handle_traverse;
+  t.tp_clear = handle_clear;
+  t.tp_weaklistoffset = offsetof(Handle, weakrefs);
+  t.tp_methods = methods;
+  t.tp_getset = getset;
+  t.tp_new = make;
+  t.tp_base = base;
+  t.tp_doc = doc;
+  return t;
+}
+
+}  // namespace mpsync_py
+
+#define MPSYNC_PY_TYPE(var, name, methods, getset, make, base, doc) \
+  PyTypeObject var = make_type(name, methods, getset, make, base, doc);
+
+#endif
