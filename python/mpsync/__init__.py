@@ -86,7 +86,7 @@ class _Shared:
 
 def _owner_name(obj):
     if obj._is_mine():
-        name = _mpctx.current_process().name
+        name = _mpctx.process.current_process().name
         if _threading.current_thread().name != "MainThread":
             name += "|" + _threading.current_thread().name
         return name

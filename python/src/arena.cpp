@@ -20,6 +20,7 @@ struct Head {
 };
 
 std::vector<Arena *> g_arenas;  // guarded by the GIL
+Arena *g_pinned;                // the newest arena stays mapped with no handle in it (no mmap churn)
 
 Head *head_of_block(unsigned char *block) { return reinterpret_cast<Head *>(block); }
 std::uint32_t *bitmap(Arena *a) { return reinterpret_cast<std::uint32_t *>(a->block + 64); }
@@ -75,7 +76,11 @@ Arena *arena_new() {
   h->nslots = kSlots;
   h->slot_size = kSlotSize;
   std::atomic_ref<std::uint64_t>(h->magic).store(kMagic, std::memory_order_release);
-  return record(r, block, mpsync_region_offset(r, block));
+  Arena *a = record(r, block, mpsync_region_offset(r, block));
+  arena_hold(a);
+  if (g_pinned) arena_drop(g_pinned);
+  g_pinned = a;
+  return a;
 }
 
 }  // namespace

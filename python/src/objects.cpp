@@ -1,6 +1,8 @@
 // Lock, RLock, Semaphore and BoundedSemaphore for Python: the C++ inline fast paths, tried once
 // with the GIL held; only a blocking wait releases the GIL (as CPython's SemLock since bpo-31653).
 // Exceptions and messages are multiprocessing's (../shared/notes/cpython_semantics.md).
+#include <cerrno>
+
 #include "objects.hpp"
 
 namespace mpsync_py {
@@ -182,7 +184,10 @@ PyObject *sem_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
   long long value = 1;
   int bounded = 0;
   if (!PyArg_ParseTupleAndKeywords(args, kw, "|Lp", const_cast<char **>(names), &value, &bounded)) return nullptr;
-  if (value < 0) return (PyErr_SetString(PyExc_ValueError, "semaphore initial value must be >= 0"), nullptr);
+  if (value < 0) {  // multiprocessing: OSError(EINVAL) from sem_open
+    errno = EINVAL;
+    return PyErr_SetFromErrno(PyExc_OSError);
+  }
   if (value > MPSYNC_SEM_VALUE_MAX)
     return (PyErr_SetString(PyExc_OverflowError, "semaphore initial value is over SEM_VALUE_MAX"), nullptr);
   Handle *h = handle_new(type, kSem, nullptr);
