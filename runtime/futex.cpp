@@ -2,6 +2,8 @@
 #include "futex.hpp"
 
 #include <linux/futex.h>
+#include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/syscall.h>
@@ -10,6 +12,7 @@
 
 #include <cerrno>
 #include <climits>
+#include <initializer_list>
 
 namespace mpsync::sys {
 
@@ -69,6 +72,20 @@ std::int64_t monotonic_ns() noexcept {
 int sleep_ns(std::int64_t ns) noexcept {
   timespec ts{static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)};
   return nanosleep(&ts, nullptr) == 0 ? 0 : -errno;
+}
+
+void gate_close(signal_gate &g) noexcept {
+  sigset_t all;
+  sigfillset(&all);
+  for (int sig : {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGSYS}) sigdelset(&all, sig);
+  pthread_sigmask(SIG_BLOCK, &all, &g.old);
+}
+
+void gate_open(const signal_gate &g) noexcept { pthread_sigmask(SIG_SETMASK, &g.old, nullptr); }
+
+int sleep_gated(std::int64_t ns, const signal_gate &g) noexcept {
+  timespec ts{static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)};
+  return ppoll(nullptr, 0, &ts, &g.old) >= 0 ? 0 : -errno;
 }
 
 void yield() noexcept { sched_yield(); }

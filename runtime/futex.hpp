@@ -6,6 +6,8 @@
 #ifndef MPSYNC_RUNTIME_FUTEX_HPP
 #define MPSYNC_RUNTIME_FUTEX_HPP
 
+#include <signal.h>
+
 #include <cstddef>
 #include <cstdint>
 
@@ -37,6 +39,18 @@ int futex_waitv(waitv_entry *v, unsigned n, std::int64_t abs_ns) noexcept;
 
 std::int64_t monotonic_ns() noexcept;         // CLOCK_MONOTONIC (vDSO)
 int sleep_ns(std::int64_t ns) noexcept;       // 0, or -EINTR
+// The sleep loop's signal gate. A signal handled while the loop polls between two naps would run
+// its handler and leave no EINTR behind, so an interruptible wait would never ask its interrupt
+// check (Ctrl-C in Python would go unnoticed until the deadline). gate_close() blocks every
+// asynchronous signal (not SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGSYS) and saves the mask;
+// sleep_gated() naps with the saved mask (ppoll), so a pending or new signal arrives only there,
+// as EINTR; gate_open() restores the mask.
+struct signal_gate {
+  sigset_t old;
+};
+void gate_close(signal_gate &g) noexcept;
+void gate_open(const signal_gate &g) noexcept;
+int sleep_gated(std::int64_t ns, const signal_gate &g) noexcept;  // 0, or -EINTR
 void yield() noexcept;                        // sched_yield
 std::uint32_t gettid() noexcept;
 // Whether a thread with this TID exists (kill(tid, 0): ESRCH means gone). A zombie process's

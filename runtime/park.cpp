@@ -51,9 +51,28 @@ bool interrupt_says_stop(bool interruptible) noexcept {
 constexpr std::int64_t kKernelCap = std::int64_t{0x7fffffff} * 1000000000;
 
 // The sleep-loop backoff, over any "has a word changed?" test (one word: park; several: park_any).
+// An interruptible poll (with an interrupt check installed) runs behind the signal gate (futex.hpp):
+// a signal that arrives while it polls stays pending until the next nap, which it ends with EINTR,
+// so the check always hears of it. (The futex backend has no such gate: a signal handled in the
+// instant between its last look at the word and futex_wait leaves no EINTR — sem_wait has the same
+// window — and the handler's effect, e.g. Python's pending KeyboardInterrupt, waits for the next
+// signal or the end of the wait.)
+struct gate_guard {
+  explicit gate_guard(bool on) noexcept : on_(on) {
+    if (on_) sys::gate_close(g_);
+  }
+  ~gate_guard() {
+    if (on_) sys::gate_open(g_);
+  }
+  int sleep(std::int64_t ns) const noexcept { return on_ ? sys::sleep_gated(ns, g_) : sys::sleep_ns(ns); }
+  bool on_;
+  sys::signal_gate g_;
+};
+
 template <class Changed>
 park_result poll_until(Changed changed, const deadline &d, bool interruptible) noexcept {
   std::int64_t backoff = 1000;  // ns; doubles up to 1 ms
+  const gate_guard gate(interruptible && arch::load(&g_interrupt, arch::relaxed));
   for (int i = 0;; ++i) {
     if (changed()) return park_result::woken;
     if (expired(d)) return park_result::timedout;
@@ -67,7 +86,7 @@ park_result poll_until(Changed changed, const deadline &d, bool interruptible) n
         std::int64_t left = d.ns - now_ns();
         if (left < nap) nap = left > 0 ? left : 0;
       }
-      if (sys::sleep_ns(nap) == -EINTR && interrupt_says_stop(interruptible)) return park_result::interrupted;
+      if (gate.sleep(nap) == -EINTR && interrupt_says_stop(interruptible)) return park_result::interrupted;
       if (backoff < 1000000) backoff *= 2;
     }
   }

@@ -130,6 +130,36 @@ TEST_P(SignalTest, T5_InterruptCheckStopsTheWaitNothingHeld) {
   signal(SIGUSR1, SIG_DFL);
 }
 
+// One signal, at any moment of a forever wait, stops it. The sleep loop used to poll between its
+// naps with signals open: a handler that ran there left no EINTR, and the wait slept on to its
+// deadline (found through Python's Ctrl-C under MPSYNC_WAIT_BACKEND=sleeploop). The futex backend
+// keeps sem_wait's instant between its last look and the syscall (runtime/park.cpp), which a
+// random signal would hit now and then, so this runs for the sleep loop.
+TEST_P(SignalTest, T5_OneSignalAnywhereInASleepLoopWaitStopsIt) {
+  if (std::strcmp(mpsync_backend(), "sleeploop") != 0) GTEST_SKIP() << "the sleep-loop backend's signal gate";
+  install(GetParam());
+  __atomic_store_n(&g_stop, 1, __ATOMIC_RELEASE);
+  mpsync_set_interrupt_check(stop_check);
+  std::mt19937 rng(20261207);
+  const pthread_t self = pthread_self();
+  int late = 0;
+  for (int i = 0; i < 300; ++i) {
+    Semaphore s;
+    const auto delay = std::chrono::microseconds(rng() % 3000);  // the spin, the yields, the short naps
+    std::thread t([&] {
+      std::this_thread::sleep_for(delay);
+      pthread_kill(self, SIGUSR1);
+    });
+    const double t0 = mpt::now_s();
+    EXPECT_EQ(s.acquire_status(true, 2.0), status::interrupted) << "iteration " << i;
+    late += mpt::now_s() - t0 > 1.0;
+    t.join();
+  }
+  EXPECT_EQ(late, 0);
+  mpsync_set_interrupt_check(nullptr);
+  signal(SIGUSR1, SIG_DFL);
+}
+
 // ---- M1-M3 -------------------------------------------------------------------------------------
 
 TEST(Misuse, M1_ZeroMemoryIsValid) {

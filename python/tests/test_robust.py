@@ -100,6 +100,7 @@ def test_condition_waiter_learns_of_a_holder_that_died(fork_ctx):
 
 CTRL_C_CHILD = textwrap.dedent("""
     import signal, sys, time, mpsync
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even if started with SIGINT ignored
     hits = []
     def usr1(*a):  # a handler that does not raise: the wait goes on
         hits.append(1)
@@ -137,7 +138,7 @@ def test_ctrl_c_interrupts_a_wait_and_handlers_run(kind):
         wait_until(lambda: blocked_in_futex(child.pid), what="the child to sleep")
         child.send_signal(signal.SIGUSR1)  # runs the handler; the wait goes on
         assert child.stdout.readline().strip() == "usr1"
-        wait_until(lambda: blocked_in_futex(child.pid), what="the child to sleep again")
+        wait_until(lambda: blocked_in_futex(child.pid), what="the child to sleep again", pid=child.pid)
         child.send_signal(signal.SIGINT)
         out, _ = child.communicate(timeout=LIMIT)
     finally:
