@@ -2,8 +2,8 @@
 # The whole test suite (README's second command; .ci/run calls exactly this):
 #   gcc (futex backend), the same build with the sleep-loop backend, the installed library's
 #   consumers (pkg-config, CMake, meson subproject, ctypes), clang, ASan+UBSan, TSan, the aarch64
-#   and riscv64 cross builds under qemu-user, the libFuzzer harnesses (a bounded run each) and the
-#   spin model check.
+#   and riscv64 cross builds under qemu-user, the libFuzzer harnesses (a bounded run each), the
+#   spin model check, and the Python package (its pytest suite and CPython's own multiprocessing tests).
 # Each suite's GoogleTest cases are counted; the last line is "N passed, M failed, K skipped".
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -50,6 +50,8 @@ counted() {  # counted LABEL COMMAND...
 counted "libFuzzer harnesses (clang, ASan+UBSan; ${MPSYNC_FUZZ_SECONDS:-45} s per target)" \
   bash scripts/fuzz.sh "${MPSYNC_FUZZ_SECONDS:-45}"
 counted "spin model check (Condition, Barrier)" bash scripts/model.sh
+counted "Python package (pytest, both backends; CPython's own multiprocessing tests, fork and spawn)" \
+  bash scripts/python_tests.sh
 
 read -r p f s < <(awk '{p+=$1; f+=$2; s+=$3} END {print p+0, f+0, s+0}' "$tally")
 echo "$p passed, $f failed, $s skipped"
