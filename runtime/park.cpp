@@ -30,6 +30,7 @@ int initial_backend() noexcept {
 // by the automatic switch when the kernel refuses futex.
 int g_backend = initial_backend();
 mpsync_interrupt_fn g_interrupt = nullptr;
+int g_untimed_ok = 0;  // signal_handlers::never_restart: an untimed futex wait sees every EINTR
 
 int backend() noexcept { return arch::load(&g_backend, arch::relaxed); }
 
@@ -174,7 +175,9 @@ park_result park(const std::uint32_t *word, std::uint32_t expected, const deadli
   // passes the kernel-cap timeout when an interrupt check is installed — and no timeout when none
   // is: then nothing could act on EINTR, and the kernel need not arm an hrtimer per sleep (that
   // measured ~0.8 µs per pinned ping-pong round trip, two sleeps).
-  const bool untimed = d.forever() && !(interruptible && arch::load(&g_interrupt, arch::relaxed));
+  // (Unless the program said its handlers never restart: mpsync.hpp's set_interrupt_check.)
+  const bool untimed = d.forever() && !(interruptible && arch::load(&g_interrupt, arch::relaxed) &&
+                                        !arch::load(&g_untimed_ok, arch::relaxed));
   for (;;) {
     const std::int64_t abs = untimed ? -1 : d.ns < kKernelCap ? d.ns : kKernelCap;
     const int r = sys::futex_wait(word, expected, abs, bitset);
@@ -230,6 +233,11 @@ void unpark(const std::uint32_t *word, int n, std::uint32_t bitset) noexcept {
 }  // namespace mpsync::detail
 
 extern "C" void mpsync_set_interrupt_check(mpsync_interrupt_fn fn) {
+  mpsync::set_interrupt_check(fn, mpsync::signal_handlers::may_restart);
+}
+void mpsync::set_interrupt_check(interrupt_fn fn, signal_handlers handlers) noexcept {
+  mpsync::arch::store(&mpsync::detail::g_untimed_ok, handlers == signal_handlers::never_restart ? 1 : 0,
+                      mpsync::arch::relaxed);
   mpsync::arch::store(&mpsync::detail::g_interrupt, fn, mpsync::arch::release);
 }
 extern "C" const char *mpsync_backend(void) {

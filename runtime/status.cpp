@@ -44,7 +44,7 @@ const std::error_category &category() noexcept {
 
 const char *backend() noexcept { return mpsync_backend(); }
 const char *version() noexcept { return mpsync_version(); }
-void set_interrupt_check(interrupt_fn fn) noexcept { mpsync_set_interrupt_check(fn); }
+void set_interrupt_check(interrupt_fn fn) noexcept { set_interrupt_check(fn, signal_handlers::may_restart); }
 
 #if defined(__cpp_exceptions) || defined(__EXCEPTIONS)
 void throw_status(status s) {

@@ -130,6 +130,27 @@ TEST_P(SignalTest, T5_InterruptCheckStopsTheWaitNothingHeld) {
   signal(SIGUSR1, SIG_DFL);
 }
 
+// signal_handlers::never_restart (the Python binding's setting): forever waits sleep untimed, and a
+// handler without SA_RESTART still ends them with EINTR, so the check still stops them.
+TEST(SignalNoRestart, T5_UntimedWaitStillReachesTheCheck) {
+  install(false);
+  __atomic_store_n(&g_stop, 1, __ATOMIC_RELEASE);
+  mpsync::set_interrupt_check(stop_check, mpsync::signal_handlers::never_restart);
+  Semaphore s;
+  Lock held;
+  ASSERT_TRUE(held.acquire());
+  {
+    Pester p(pthread_self());
+    const double t0 = mpt::now_s();
+    EXPECT_EQ(s.acquire_status(true, MPSYNC_FOREVER), status::interrupted);
+    EXPECT_EQ(held.acquire_status(true, MPSYNC_FOREVER), status::interrupted);
+    EXPECT_LT(mpt::now_s() - t0, mpt::kSlack);
+  }
+  mpsync_set_interrupt_check(nullptr);  // back to may_restart
+  held.release();
+  signal(SIGUSR1, SIG_DFL);
+}
+
 // One signal, at any moment of a forever wait, stops it. The sleep loop used to poll between its
 // naps with signals open: a handler that ran there left no EINTR, and the wait slept on to its
 // deadline (found through Python's Ctrl-C under MPSYNC_WAIT_BACKEND=sleeploop). The futex backend

@@ -14,6 +14,13 @@ namespace mpsync {
 const char *backend() noexcept;  // "futex" or "sleeploop"
 const char *version() noexcept;
 using interrupt_fn = int (*)();
-void set_interrupt_check(interrupt_fn fn) noexcept;
+void set_interrupt_check(interrupt_fn fn) noexcept;  // mpsync_set_interrupt_check
+// With an interrupt check installed, a wait without deadline still arms a far kernel timeout: a
+// timed futex wait returns EINTR even for an SA_RESTART handler, an untimed one restarts silently.
+// A program whose handlers never use SA_RESTART (Python's signal module installs them without it)
+// can say so and save that timer (~0.4 us per sleep); an SA_RESTART handler's signals then reach
+// the check only at a timed wait.
+enum class signal_handlers { may_restart, never_restart };
+void set_interrupt_check(interrupt_fn fn, signal_handlers handlers) noexcept;
 }  // namespace mpsync
 #endif

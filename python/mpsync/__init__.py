@@ -66,24 +66,6 @@ def _rebuild(cls, dupfd, off, hi, lo, slot, state):
     return obj
 
 
-class _Shared:
-    __slots__ = ()
-
-    def __reduce__(self):
-        return _reduce(self, self._getstate())
-
-    def _getstate(self):
-        return None
-
-    def _setstate(self, state):
-        pass
-
-    @property
-    def _semlock(self):
-        """multiprocessing's code reaches through ``obj._semlock``; here the object is its own."""
-        return self
-
-
 def _owner_name(obj):
     if obj._is_mine():
         name = _mpctx.process.current_process().name
@@ -93,17 +75,41 @@ def _owner_name(obj):
     return "SomeOtherThread" if obj.locked() else "None"
 
 
-# ---- the primitives ------------------------------------------------------------------------
-class Lock(_Shared, _mpsync.Lock):
-    """A non-recursive lock (multiprocessing.Lock): any thread or process may release it.
+# ---- the primitives: C types (mpsync._mpsync) with their Python-level parts added -------------
+Lock, RLock, Semaphore, BoundedSemaphore = _mpsync.Lock, _mpsync.RLock, _mpsync.Semaphore, _mpsync.BoundedSemaphore
+Condition, Event, Barrier = _mpsync.Condition, _mpsync.Event, _mpsync.Barrier
 
-    acquire(block=True, timeout=None) -> bool; release(); use it in a ``with`` statement.
-    """
-    __slots__ = ()
 
-    def __new__(cls, *, ctx=None):
-        return super().__new__(cls)
+def _add(cls):
+    """Copy the functions of the decorated class body onto the C type `cls`."""
+    def put(body):
+        for name, value in vars(body).items():
+            if name not in ("__module__", "__dict__", "__weakref__", "__doc__", "__qualname__"):
+                setattr(cls, name, value)
+        return cls
+    return put
 
+
+for _cls in (Lock, RLock, Semaphore, BoundedSemaphore, Condition, Event, Barrier):
+    @_add(_cls)
+    class _Shared:
+        def __reduce__(self):
+            return _reduce(self, self._getstate())
+
+        def _getstate(self):
+            return None
+
+        def _setstate(self, state):
+            pass
+
+        @property
+        def _semlock(self):
+            """multiprocessing's own code reaches through ``obj._semlock``: here the object is its own."""
+            return self
+
+
+@_add(Lock)
+class _Lock:
     def _get_value(self):
         return 0 if self.locked() else 1
 
@@ -111,17 +117,8 @@ class Lock(_Shared, _mpsync.Lock):
         return f"<{type(self).__name__}(owner={_owner_name(self)})>"
 
 
-class RLock(_Shared, _mpsync.RLock):
-    """A recursive lock (multiprocessing.RLock) owned by one thread of one process.
-
-    Robust: if the owner dies holding it, the next acquire() returns True with the lock held,
-    sets ``owner_died`` (True until that holder's last release) and issues OwnerDiedWarning.
-    """
-    __slots__ = ()
-
-    def __new__(cls, *, ctx=None):
-        return super().__new__(cls)
-
+@_add(RLock)
+class _RLock:
     def _get_value(self):
         return 0 if self.locked() else 1
 
@@ -133,13 +130,8 @@ class RLock(_Shared, _mpsync.RLock):
         return f"<{type(self).__name__}(None, 0)>"
 
 
-class Semaphore(_Shared, _mpsync.Semaphore):
-    """Semaphore(value=1) (multiprocessing.Semaphore): acquire() takes a unit, release() gives one."""
-    __slots__ = ()
-
-    def __new__(cls, value=1, *, ctx=None):
-        return super().__new__(cls, value)
-
+@_add(Semaphore)
+class _Semaphore:
     def _get_value(self):
         return self.get_value()
 
@@ -150,58 +142,24 @@ class Semaphore(_Shared, _mpsync.Semaphore):
         return f"<{type(self).__name__}(value={self.get_value()})>"
 
 
-class BoundedSemaphore(Semaphore):
-    """BoundedSemaphore(value=1): release() past the initial value raises ValueError (atomically)."""
-    __slots__ = ("_maxvalue",)
-
-    def __new__(cls, value=1, *, ctx=None):
-        self = _mpsync.Semaphore.__new__(cls, value, True)
-        self._maxvalue = value
-        return self
-
-    @property
-    def maxvalue(self):
-        return self._maxvalue
-
-    def _getstate(self):
-        return self._maxvalue
-
-    def _setstate(self, state):
-        self._maxvalue = state
-
+@_add(BoundedSemaphore)
+class _BoundedSemaphore:
     def __repr__(self):
-        return f"<{type(self).__name__}(value={self.get_value()}, maxvalue={self._maxvalue})>"
+        return f"<{type(self).__name__}(value={self.get_value()}, maxvalue={self.maxvalue})>"
 
 
-class Event(_Shared, _mpsync.Event):
-    """An event flag (multiprocessing.Event): set(), clear(), is_set(), wait(timeout=None) -> bool."""
-    __slots__ = ()
-
-    def __new__(cls, *, ctx=None):
-        return super().__new__(cls)
-
+@_add(Event)
+class _Event:
     def __repr__(self):
         return f"<{type(self).__name__} at {id(self):#x} {'set' if self.is_set() else 'unset'}>"
 
 
-class Condition(_Shared, _mpsync.Condition):
-    """Condition(lock=None) (multiprocessing.Condition); lock is an mpsync Lock or RLock.
-
-    wait(timeout=None) -> bool, wait_for(predicate, timeout=None), notify(n=1), notify_all();
-    notify wakes only threads already waiting when it is called.
-    """
-    __slots__ = ("_lock",)
-
-    def __new__(cls, lock=None, *, ctx=None):
-        self = super().__new__(cls, lock)
-        self._lock = lock
-        return self
-
+@_add(Condition)
+class _Condition:
     def _getstate(self):
         return self._lock
 
     def _setstate(self, lock):
-        self._lock = lock
         self._bind(lock)
 
     # CPython's Condition counts sleepers in three Semaphores; mpsync has no such objects.
@@ -212,7 +170,8 @@ class Condition(_Shared, _mpsync.Condition):
     _woken_count = _wait_semaphore = _sleeping_count
 
     def wait_for(self, predicate, timeout=None):
-        """Wait until predicate() is true (checked under the lock); returns its last value."""
+        """wait_for(predicate, timeout=None): wait until predicate() is true (checked with the lock
+        held), for at most `timeout` seconds in all; returns predicate()'s last value."""
         result = predicate()
         if result:
             return result
@@ -233,23 +192,8 @@ class Condition(_Shared, _mpsync.Condition):
         return f"<{type(self).__name__}(RLock, mine={self._is_mine()})>"
 
 
-class Barrier(_Shared, _mpsync.Barrier):
-    """Barrier(parties, action=None, timeout=None) (multiprocessing.Barrier).
-
-    wait(timeout=None) returns this party's index (0..parties-1); the action runs once per cycle
-    in the last arriver before anyone is released. A timeout, abort(), reset() during a wait, or
-    an action that raises breaks the barrier: BrokenBarrierError (the threading one).
-    """
-    __slots__ = ("_action", "_timeout")
-
-    def __new__(cls, parties, action=None, timeout=None, *, ctx=None):
-        self = super().__new__(cls, parties)
-        self._action, self._timeout = action, timeout
-        return self
-
-    def wait(self, timeout=None):
-        return self._wait(self._timeout if timeout is None else timeout, self._action)
-
+@_add(Barrier)
+class _Barrier:
     def _getstate(self):
         return (self._action, self._timeout)
 
@@ -259,6 +203,9 @@ class Barrier(_Shared, _mpsync.Barrier):
     def __repr__(self):
         return (f"<{type(self).__name__}(parties={self.parties}, n_waiting={self.n_waiting}, "
                 f"broken={self.broken})>")
+
+
+del _cls, _Shared, _Lock, _RLock, _Semaphore, _BoundedSemaphore, _Event, _Condition, _Barrier
 
 
 # ---- process bookkeeping (python/src/arena.hpp: slot references) ----------------------------

@@ -47,7 +47,8 @@ int parse_block_timeout(PyObject *const *args, Py_ssize_t nargs, PyObject *kwnam
 int timeout_arg(PyObject *o, double *t);  // None -> forever; number -> seconds; -1 on error
 
 // objects.cpp / objects2.cpp
-extern PyTypeObject LockType, RLockType, SemaphoreType, EventType, ConditionType, BarrierType;
+extern PyTypeObject LockType, RLockType, SemaphoreType, BoundedSemaphoreType, EventType, ConditionType,
+    BarrierType;
 int ready_types(PyObject *module);
 
 template <class T> T &as(Handle *h) { return *static_cast<T *>(h->obj); }

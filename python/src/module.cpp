@@ -247,6 +247,7 @@ PyMODINIT_FUNC PyInit__mpsync(void) {
       PyModule_AddStringConstant(m, "backend", mpsync_backend()) < 0 ||
       PyModule_AddStringConstant(m, "version", mpsync_version()) < 0)
     return nullptr;
-  mpsync_set_interrupt_check(&interrupt_check);
+  // Python's signal module installs handlers without SA_RESTART: untimed waits see every EINTR.
+  mpsync::set_interrupt_check(&interrupt_check, mpsync::signal_handlers::never_restart);
   return m;
 }

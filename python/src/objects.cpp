@@ -51,7 +51,8 @@ PyObject *lock_is_mine(PyObject *self, PyObject *) { return PyBool_FromLong(as<m
 PyObject *lock_locked(PyObject *self, PyObject *) { return PyBool_FromLong(as<mpsync::Lock>(H(self)).locked()); }
 PyObject *lock_count(PyObject *self, PyObject *) { return PyLong_FromLong(as<mpsync::Lock>(H(self)).is_mine()); }
 
-PyObject *lock_new(PyTypeObject *type, PyObject *, PyObject *) {
+PyObject *lock_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
+  if (!no_args_but_ctx(args, kw)) return nullptr;
   Handle *h = handle_new(type, kLock, nullptr);
   if (h) ::new (h->obj) mpsync::Lock();
   return reinterpret_cast<PyObject *>(h);
@@ -125,7 +126,8 @@ PyObject *rlock_owner_count(PyObject *self, PyObject *) {
   return PyLong_FromUnsignedLong(as<mpsync::RLock>(H(self)).count());
 }
 
-PyObject *rlock_new(PyTypeObject *type, PyObject *, PyObject *) {
+PyObject *rlock_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
+  if (!no_args_but_ctx(args, kw)) return nullptr;
   Handle *h = handle_new(type, kRLock, nullptr);
   if (h) ::new (h->obj) mpsync::RLock();
   return reinterpret_cast<PyObject *>(h);
@@ -179,11 +181,11 @@ PyObject *sem_get_value(PyObject *self, PyObject *) {
   return v >= 0 ? PyLong_FromLong(v) : raise_status(static_cast<mpsync::status>(v));
 }
 
-PyObject *sem_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
-  static const char *names[] = {"value", "bounded", nullptr};
+PyObject *sem_make(PyTypeObject *type, PyObject *args, PyObject *kw, bool bounded) {
+  static const char *names[] = {"value", "ctx", nullptr};
   long long value = 1;
-  int bounded = 0;
-  if (!PyArg_ParseTupleAndKeywords(args, kw, "|Lp", const_cast<char **>(names), &value, &bounded)) return nullptr;
+  PyObject *ctx = nullptr;
+  if (!PyArg_ParseTupleAndKeywords(args, kw, "|L$O", const_cast<char **>(names), &value, &ctx)) return nullptr;
   if (value < 0) {  // multiprocessing: OSError(EINVAL) from sem_open
     errno = EINVAL;
     return PyErr_SetFromErrno(PyExc_OSError);
@@ -197,6 +199,15 @@ PyObject *sem_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
   }
   return reinterpret_cast<PyObject *>(h);
 }
+PyObject *sem_new(PyTypeObject *type, PyObject *args, PyObject *kw) { return sem_make(type, args, kw, false); }
+PyObject *bsem_new(PyTypeObject *type, PyObject *args, PyObject *kw) { return sem_make(type, args, kw, true); }
+
+PyObject *sem_maxvalue(PyObject *self, void *) {  // the bound, from the shared word (bound + 1)
+  return PyLong_FromUnsignedLong(static_cast<mpsync_sem_t *>(H(self)->obj)->bound - 1u);
+}
+PyGetSetDef bsem_getset[] = {
+    {"maxvalue", sem_maxvalue, nullptr, "The bound: the initial value.", nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr}};
 
 PyMethodDef sem_methods[] = {
     {"acquire", (PyCFunction)(void (*)(void))sem_acquire, METH_FASTCALL | METH_KEYWORDS,
@@ -211,12 +222,18 @@ PyMethodDef sem_methods[] = {
 
 }  // namespace
 
-MPSYNC_PY_TYPE(LockType, "mpsync._mpsync.Lock", lock_methods, nullptr, lock_new, nullptr,
-               "A non-recursive lock shared by processes and threads (multiprocessing.Lock).")
-MPSYNC_PY_TYPE(RLockType, "mpsync._mpsync.RLock", rlock_methods, owner_died_getset, rlock_new, nullptr,
-               "A recursive lock owned by one thread of one process (multiprocessing.RLock); robust.")
-MPSYNC_PY_TYPE(SemaphoreType, "mpsync._mpsync.Semaphore", sem_methods, nullptr, sem_new, nullptr,
-               "Semaphore(value=1, bounded=False): a counting semaphore (multiprocessing.Semaphore); "
-               "bounded: release() past the initial value raises ValueError.")
+MPSYNC_PY_TYPE(LockType, "mpsync.Lock", lock_methods, nullptr, lock_new, nullptr,
+               "Lock(*, ctx=None)\n--\n\nA non-recursive lock shared by processes and threads "
+               "(multiprocessing.Lock):\nany thread or process may release it. Use it in a with statement.")
+MPSYNC_PY_TYPE(RLockType, "mpsync.RLock", rlock_methods, owner_died_getset, rlock_new, nullptr,
+               "RLock(*, ctx=None)\n--\n\nA recursive lock owned by one thread of one process "
+               "(multiprocessing.RLock).\n\nRobust: if its owner dies holding it, the next acquire() returns "
+               "True with the lock\nheld, sets owner_died (until that holder's last release) and issues "
+               "OwnerDiedWarning.")
+MPSYNC_PY_TYPE(SemaphoreType, "mpsync.Semaphore", sem_methods, nullptr, sem_new, nullptr,
+               "Semaphore(value=1, *, ctx=None)\n--\n\nA counting semaphore (multiprocessing.Semaphore).")
+MPSYNC_PY_TYPE(BoundedSemaphoreType, "mpsync.BoundedSemaphore", nullptr, bsem_getset, bsem_new, &SemaphoreType,
+               "BoundedSemaphore(value=1, *, ctx=None)\n--\n\nA semaphore whose release() past the initial "
+               "value raises ValueError;\nthe check and the increment are one atomic step.")
 
 }  // namespace mpsync_py

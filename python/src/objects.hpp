@@ -15,6 +15,14 @@ extern const char *const kAcquireNames[];
 // (nullptr with the lock still held if the warning was turned into an error).
 PyObject *warn_owner_died(Handle *flag);
 
+// Constructors take multiprocessing's keyword-only ctx= and ignore it (the context only picks
+// the start method; an mpsync object works with every one).
+inline bool no_args_but_ctx(PyObject *args, PyObject *kw) {
+  static const char *names[] = {"ctx", nullptr};
+  PyObject *ctx = nullptr;
+  return PyArg_ParseTupleAndKeywords(args, kw, "|$O", const_cast<char **>(names), &ctx) != 0;
+}
+
 inline PyObject *owner_died_get(PyObject *self, void *) { return PyBool_FromLong(H(self)->owner_died); }
 inline PyGetSetDef owner_died_getset[] = {
     {"owner_died", owner_died_get, nullptr,

@@ -25,7 +25,8 @@ PyObject *event_wait(PyObject *self, PyObject *const *args, Py_ssize_t nargs, Py
   return raise_status(s);
 }
 
-PyObject *event_new(PyTypeObject *type, PyObject *, PyObject *) {
+PyObject *event_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
+  if (!no_args_but_ctx(args, kw)) return nullptr;
   Handle *h = handle_new(type, kEvent, nullptr);
   if (h) ::new (h->obj) mpsync::Event();
   return reinterpret_cast<PyObject *>(h);
@@ -148,9 +149,9 @@ PyObject *cond_bind(PyObject *self, PyObject *lock) {  // a received Condition's
 }
 
 PyObject *cond_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
-  static const char *names[] = {"lock", nullptr};
-  PyObject *lock = Py_None;
-  if (!PyArg_ParseTupleAndKeywords(args, kw, "|O", const_cast<char **>(names), &lock)) return nullptr;
+  static const char *names[] = {"lock", "ctx", nullptr};
+  PyObject *lock = Py_None, *ctx = nullptr;
+  if (!PyArg_ParseTupleAndKeywords(args, kw, "|O$O", const_cast<char **>(names), &lock, &ctx)) return nullptr;
   if (lock != Py_None && !is_lock(lock))
     return (PyErr_SetString(PyExc_TypeError, "Condition(lock): lock must be an mpsync Lock or RLock"), nullptr);
   Handle *h = handle_new(type, kCond, lock == Py_None ? nullptr : H(lock)->arena);
@@ -167,6 +168,14 @@ PyObject *cond_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
   }
   return reinterpret_cast<PyObject *>(h);
 }
+
+PyObject *cond_lock(PyObject *self, void *) { return Py_NewRef(H(self)->lock ? H(self)->lock : Py_None); }
+PyGetSetDef cond_getset[] = {
+    {"owner_died", owner_died_get, nullptr,
+     "True from an acquire that took the embedded RLock over from a dead owner until the holder's last "
+     "release\n(with a lock given at construction, see that lock's owner_died).", nullptr},
+    {"_lock", cond_lock, nullptr, "The Lock/RLock given at construction, or None (the embedded RLock).", nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr}};
 
 PyMethodDef cond_methods[] = {
     {"acquire", (PyCFunction)(void (*)(void))cond_acquire, METH_FASTCALL | METH_KEYWORDS,
@@ -198,16 +207,25 @@ int run_action(void *p) {  // in the last arriver, GIL released around the wait
   return r ? 0 : 1;
 }
 
-PyObject *barrier_wait(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {  // _wait(timeout, action)
-  if (nargs != 2) return (PyErr_SetString(PyExc_TypeError, "_wait(timeout, action)"), nullptr);
+PyObject *barrier_wait(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames) {
+  Handle *h = H(self);
+  PyObject *tv = nullptr;
+  if (nargs > 1 || (kwnames && (nargs + PyTuple_GET_SIZE(kwnames) > 1 ||
+                                PyUnicode_CompareWithASCIIString(PyTuple_GET_ITEM(kwnames, 0), "timeout") != 0)))
+    return (PyErr_SetString(PyExc_TypeError, "wait(timeout=None)"), nullptr);
+  if (nargs || kwnames) tv = args[0];
+  if (!tv || tv == Py_None) tv = h->timeout;  // the Barrier's default
   double t;
-  if (timeout_arg(args[0], &t) < 0) return nullptr;
-  ActionCtx ctx{args[1]};
-  const bool act = args[1] != Py_None;
+  if (timeout_arg(tv, &t) < 0) return nullptr;
+  PyObject *action = h->action;
+  ActionCtx ctx{action};
+  const bool act = action && action != Py_None;
+  Py_XINCREF(action);
   unsigned index = 0;
   mpsync::status s;
   Py_BEGIN_ALLOW_THREADS s = as<mpsync::Barrier>(H(self)).wait_status(t, act ? run_action : nullptr, &ctx, &index);
   Py_END_ALLOW_THREADS
+  Py_XDECREF(action);
   if (ctx.et) {  // the action raised: that exception, in this thread (threading.Barrier does so)
     PyErr_Restore(ctx.et, ctx.ev, ctx.tb);
     return nullptr;
@@ -224,20 +242,40 @@ PyObject *barrier_n_waiting(PyObject *self, void *) { return PyLong_FromUnsigned
 PyObject *barrier_broken(PyObject *self, void *) { return PyBool_FromLong(as<mpsync::Barrier>(H(self)).broken()); }
 
 PyObject *barrier_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
-  static const char *names[] = {"parties", nullptr};
+  static const char *names[] = {"parties", "action", "timeout", "ctx", nullptr};
   long long parties;
-  if (!PyArg_ParseTupleAndKeywords(args, kw, "L", const_cast<char **>(names), &parties)) return nullptr;
+  PyObject *action = Py_None, *timeout = Py_None, *ctx = nullptr;
+  if (!PyArg_ParseTupleAndKeywords(args, kw, "L|OO$O", const_cast<char **>(names), &parties, &action, &timeout, &ctx))
+    return nullptr;
+  double t;
+  if (timeout_arg(timeout, &t) < 0) return nullptr;
   if (parties <= 0) return (PyErr_SetString(PyExc_ValueError, "parties must be > 0"), nullptr);
   if (parties > 0xffff) return (PyErr_SetString(PyExc_OverflowError, "too many parties"), nullptr);
   Handle *h = handle_new(type, kBarrier, nullptr);
   if (h) {
     ::new (h->obj) mpsync::Barrier(static_cast<unsigned>(parties));
+    h->action = Py_NewRef(action);
+    h->timeout = Py_NewRef(timeout);
   }
   return reinterpret_cast<PyObject *>(h);
 }
 
+int barrier_set(PyObject *self, PyObject *v, void *which) {  // _action / _timeout (unpickling)
+  if (!v) return (PyErr_SetString(PyExc_AttributeError, "cannot delete"), -1);
+  PyObject **slot = which ? &H(self)->timeout : &H(self)->action;
+  Py_XSETREF(*slot, Py_NewRef(v));
+  return 0;
+}
+PyObject *barrier_get(PyObject *self, void *which) {
+  PyObject *v = which ? H(self)->timeout : H(self)->action;
+  return Py_NewRef(v ? v : Py_None);
+}
+
 PyMethodDef barrier_methods[] = {
-    {"_wait", (PyCFunction)(void (*)(void))barrier_wait, METH_FASTCALL, nullptr},
+    {"wait", (PyCFunction)(void (*)(void))barrier_wait, METH_FASTCALL | METH_KEYWORDS,
+     "wait(timeout=None) -> int\n\nWait until all parties have arrived; returns this party's index "
+     "(0..parties-1).\nThe action runs once per cycle in the last arriver. A timeout (default: the "
+     "Barrier's),\nabort(), reset() during the wait or a failing action raise BrokenBarrierError."},
     {"reset", barrier_reset, METH_NOARGS, "Back to the empty state; current waiters get BrokenBarrierError."},
     {"abort", barrier_abort, METH_NOARGS, "Break the barrier: every wait raises BrokenBarrierError until reset()."},
     {nullptr, nullptr, 0, nullptr}};
@@ -245,24 +283,34 @@ PyGetSetDef barrier_getset[] = {
     {"parties", barrier_parties, nullptr, "The number of threads required to pass the barrier.", nullptr},
     {"n_waiting", barrier_n_waiting, nullptr, "The number of threads waiting in the barrier now.", nullptr},
     {"broken", barrier_broken, nullptr, "True if the barrier is broken.", nullptr},
+    {"_action", barrier_get, barrier_set, nullptr, nullptr},
+    {"_timeout", barrier_get, barrier_set, nullptr, reinterpret_cast<void *>(1)},
     {nullptr, nullptr, nullptr, nullptr, nullptr}};
 
 }  // namespace
 
-MPSYNC_PY_TYPE(EventType, "mpsync._mpsync.Event", event_methods, nullptr, event_new, nullptr,
-               "An event flag shared by processes and threads (multiprocessing.Event).")
-MPSYNC_PY_TYPE(ConditionType, "mpsync._mpsync.Condition", cond_methods, owner_died_getset, cond_new, nullptr,
-               "Condition(lock=None): a condition variable; lock is an mpsync Lock or RLock (default: its own RLock).")
-MPSYNC_PY_TYPE(BarrierType, "mpsync._mpsync.Barrier", barrier_methods, barrier_getset, barrier_new, nullptr,
-               "Barrier(parties): the core of mpsync.Barrier.")
+MPSYNC_PY_TYPE(EventType, "mpsync.Event", event_methods, nullptr, event_new, nullptr,
+               "Event(*, ctx=None)\n--\n\nAn event flag shared by processes and threads (multiprocessing.Event).")
+MPSYNC_PY_TYPE(ConditionType, "mpsync.Condition", cond_methods, cond_getset, cond_new, nullptr,
+               "Condition(lock=None, *, ctx=None)\n--\n\nA condition variable (multiprocessing.Condition); "
+               "lock is an mpsync Lock or RLock\n(default: its own RLock). notify() wakes only threads already "
+               "waiting when it is called.")
+MPSYNC_PY_TYPE(BarrierType, "mpsync.Barrier", barrier_methods, barrier_getset, barrier_new, nullptr,
+               "Barrier(parties, action=None, timeout=None, *, ctx=None)\n--\n\nA barrier "
+               "(multiprocessing.Barrier). The action runs once per cycle, in the last\narriver, before anyone "
+               "is released.")
 
 int ready_types(PyObject *m) {
   struct { PyTypeObject *t; const char *name; } all[] = {
       {&LockType, "Lock"}, {&RLockType, "RLock"}, {&SemaphoreType, "Semaphore"},
-{&EventType, "Event"}, {&ConditionType, "Condition"},
+      {&BoundedSemaphoreType, "BoundedSemaphore"}, {&EventType, "Event"}, {&ConditionType, "Condition"},
       {&BarrierType, "Barrier"}};
   for (auto &e : all) {
     if (PyType_Ready(e.t) < 0) return -1;
+    // mpsync/__init__.py adds the Python-level parts (repr, pickling, wait_for) to these types
+    // themselves: a Python subclass would cost ~35 ns per acquire()/release() pair (CPython 3.11
+    // does not specialize a C method call on a subclass instance).
+    e.t->tp_flags &= ~Py_TPFLAGS_IMMUTABLETYPE;
     Py_INCREF(e.t);
     if (PyModule_AddObject(m, e.name, reinterpret_cast<PyObject *>(e.t)) < 0) return -1;
   }
