@@ -60,7 +60,7 @@ PyObject *lock_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
 
 PyMethodDef lock_methods[] = {
     {"acquire", (PyCFunction)(void (*)(void))lock_acquire, METH_FASTCALL | METH_KEYWORDS,
-     "acquire(block=True, timeout=None) -> bool\n\nTrue when acquired; False when block is false and the lock "
+     "acquire($self, /, block=True, timeout=None)\n--\n\nTrue when acquired; False when block is false and the lock "
      "is taken, or at the timeout (seconds, CLOCK_MONOTONIC)."},
     {"release", lock_release, METH_NOARGS,
      "Release the lock (any thread or process may). ValueError if it is not locked."},
@@ -135,7 +135,7 @@ PyObject *rlock_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
 
 PyMethodDef rlock_methods[] = {
     {"acquire", (PyCFunction)(void (*)(void))rlock_acquire, METH_FASTCALL | METH_KEYWORDS,
-     "acquire(block=True, timeout=None) -> bool\n\nRecursive: the owner thread's acquire() succeeds at once. "
+     "acquire($self, /, block=True, timeout=None)\n--\n\nRecursive: the owner thread's acquire() succeeds at once. "
      "If the owner died holding it, returns True, sets owner_died and issues OwnerDiedWarning."},
     {"release", rlock_release, METH_NOARGS,
      "Release one level. AssertionError if the calling thread does not hold it."},
@@ -211,7 +211,7 @@ PyGetSetDef bsem_getset[] = {
 
 PyMethodDef sem_methods[] = {
     {"acquire", (PyCFunction)(void (*)(void))sem_acquire, METH_FASTCALL | METH_KEYWORDS,
-     "acquire(block=True, timeout=None) -> bool\n\nTake one unit: True when taken, False at the timeout or "
+     "acquire($self, /, block=True, timeout=None)\n--\n\nTake one unit: True when taken, False at the timeout or "
      "when block is false and the value is 0."},
     {"release", sem_release, METH_NOARGS,
      "Give one unit back. BoundedSemaphore: ValueError past the initial value."},

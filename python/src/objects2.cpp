@@ -37,7 +37,7 @@ PyMethodDef event_methods[] = {
     {"clear", event_clear, METH_NOARGS, "Clear the flag."},
     {"is_set", event_is_set, METH_NOARGS, "True if the flag is set."},
     {"wait", (PyCFunction)(void (*)(void))event_wait, METH_FASTCALL | METH_KEYWORDS,
-     "wait(timeout=None) -> bool\n\nTrue as soon as the flag is set; False at the timeout."},
+     "wait($self, /, timeout=None)\n--\n\nTrue as soon as the flag is set; False at the timeout."},
     {nullptr, nullptr, 0, nullptr}};
 
 // ---- Condition ----
@@ -179,15 +179,15 @@ PyGetSetDef cond_getset[] = {
 
 PyMethodDef cond_methods[] = {
     {"acquire", (PyCFunction)(void (*)(void))cond_acquire, METH_FASTCALL | METH_KEYWORDS,
-     "acquire(block=True, timeout=None) -> bool: acquire the underlying lock."},
+     "acquire($self, /, block=True, timeout=None)\n--\n\nAcquire the underlying lock; True when acquired."},
     {"release", cond_release, METH_NOARGS, "Release the underlying lock."},
     {"__enter__", (PyCFunction)(void (*)(void))cond_enter, METH_FASTCALL | METH_KEYWORDS, nullptr},
     {"__exit__", (PyCFunction)(void (*)(void))cond_exit, METH_FASTCALL, nullptr},
     {"wait", (PyCFunction)(void (*)(void))cond_wait, METH_FASTCALL | METH_KEYWORDS,
-     "wait(timeout=None) -> bool\n\nRelease the lock (every recursion level), sleep until notified or the "
+     "wait($self, /, timeout=None)\n--\n\nRelease the lock (every recursion level), sleep until notified or the "
      "timeout, re-acquire it at the same level. False only at the timeout."},
     {"notify", (PyCFunction)(void (*)(void))cond_notify, METH_FASTCALL | METH_KEYWORDS,
-     "notify(n=1): wake up to n of the threads already waiting (a later waiter cannot steal it)."},
+     "notify($self, /, n=1)\n--\n\nWake up to n of the threads already waiting (a later waiter cannot steal it)."},
     {"notify_all", cond_notify_all, METH_NOARGS, "Wake every thread already waiting."},
     {"_is_mine", cond_is_mine, METH_NOARGS, "True if the calling thread holds the lock."},
     {"_bind", cond_bind, METH_O, nullptr},
@@ -273,7 +273,7 @@ PyObject *barrier_get(PyObject *self, void *which) {
 
 PyMethodDef barrier_methods[] = {
     {"wait", (PyCFunction)(void (*)(void))barrier_wait, METH_FASTCALL | METH_KEYWORDS,
-     "wait(timeout=None) -> int\n\nWait until all parties have arrived; returns this party's index "
+     "wait($self, /, timeout=None)\n--\n\nWait until all parties have arrived; returns this party's index "
      "(0..parties-1).\nThe action runs once per cycle in the last arriver. A timeout (default: the "
      "Barrier's),\nabort(), reset() during the wait or a failing action raise BrokenBarrierError."},
     {"reset", barrier_reset, METH_NOARGS, "Back to the empty state; current waiters get BrokenBarrierError."},
