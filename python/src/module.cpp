@@ -4,6 +4,7 @@
 // objects.cpp and objects2.cpp.
 #include <cmath>
 #include <cstring>
+#include <initializer_list>
 
 #include "handle.hpp"
 
@@ -27,7 +28,7 @@ Handle *handle_new(PyTypeObject *type, std::uint32_t kind, Arena *in) {
   if (!h) return nullptr;
   h->obj = slot_alloc(in, kind, &h->arena, &h->slot);
   if (!h->obj) {
-    Py_TYPE(h)->tp_free(h);
+    Py_DECREF(h);  // handle_dealloc skips a handle without a slot
     return nullptr;
   }
   h->kind = kind;
@@ -129,8 +130,15 @@ int parse_block_timeout(PyObject *const *args, Py_ssize_t nargs, PyObject *kwnam
 
 namespace {
 
+bool is_mpsync_type(PyTypeObject *t) {
+  for (PyTypeObject *k : {&LockType, &RLockType, &SemaphoreType, &EventType, &ConditionType, &BarrierType})
+    if (PyType_IsSubtype(t, k)) return true;
+  return false;
+}
+
 // ---- pickling (spawn / forkserver): the Python side (mpsync._reduce) wraps the fd in DupFd ----
 PyObject *share(PyObject *, PyObject *self) {
+  if (!is_mpsync_type(Py_TYPE(self))) return (PyErr_SetString(PyExc_TypeError, "not an mpsync object"), nullptr);
   Handle *h = H(self);
   slot_ref(h->arena, h->slot);  // the child's handle adopts this reference
   return Py_BuildValue("(iKKKI)", arena_fd(h->arena), static_cast<unsigned long long>(h->arena->block_offset),
@@ -153,6 +161,7 @@ PyObject *adopt(PyObject *, PyObject *args) {
   unsigned long long off, hi, lo;
   unsigned slot;
   if (!PyArg_ParseTuple(args, "O!iKKKI", &PyType_Type, &cls, &fd, &off, &hi, &lo, &slot)) return nullptr;
+  if (!is_mpsync_type(cls)) return (PyErr_SetString(PyExc_TypeError, "not an mpsync type"), nullptr);
   Arena *a = fd < 0 ? arena_find(hi, lo) : arena_adopt(fd, off, hi, lo);
   if (!a) return PyErr_Occurred() ? nullptr : (PyErr_SetString(PyExc_ValueError, "mpsync: arena not mapped"), nullptr);
   if (slot >= kSlots) return (PyErr_SetString(PyExc_ValueError, "mpsync: slot out of range"), nullptr);
@@ -183,10 +192,7 @@ PyObject *release_all(PyObject *, PyObject *) {
 }
 
 PyObject *slot_info(PyObject *, PyObject *o) {  // (refs, slot, arena id) — tests only
-  if (!PyObject_TypeCheck(o, &LockType) && !PyObject_TypeCheck(o, &RLockType) &&
-      !PyObject_TypeCheck(o, &SemaphoreType) && !PyObject_TypeCheck(o, &EventType) &&
-      !PyObject_TypeCheck(o, &ConditionType) && !PyObject_TypeCheck(o, &BarrierType))
-    return (PyErr_SetString(PyExc_TypeError, "not an mpsync object"), nullptr);
+  if (!is_mpsync_type(Py_TYPE(o))) return (PyErr_SetString(PyExc_TypeError, "not an mpsync object"), nullptr);
   Handle *h = H(o);
   return Py_BuildValue("(IIK)", slot_refs(h->arena, h->slot), h->slot, static_cast<unsigned long long>(h->arena->id_lo));
 }
