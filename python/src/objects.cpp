@@ -23,19 +23,8 @@ namespace {
 
 // ---- Lock ----
 PyObject *lock_acquire(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames) {
-  int block = 1;
-  double t = INFINITY;
-  if ((nargs || kwnames) && parse_block_timeout(args, nargs, kwnames, &block, &t, kAcquireNames, 1) < 0)
-    return nullptr;
-  auto &l = as<mpsync::Lock>(H(self));
-  mpsync::status s = l.acquire_status(false);
-  if (s == mpsync::status::timedout && block) {
-    Py_BEGIN_ALLOW_THREADS s = l.acquire_status(true, t);
-    Py_END_ALLOW_THREADS
-  }
-  if (s == mpsync::status::ok) Py_RETURN_TRUE;
-  if (s == mpsync::status::timedout) Py_RETURN_FALSE;
-  return raise_status(s);
+  mpsync::status s;
+  return acquire_py(as<mpsync::Lock>(H(self)), args, nargs, kwnames, &s) ? bool_or_raise(s) : nullptr;
 }
 
 PyObject *lock_release(PyObject *self, PyObject *) {
@@ -84,10 +73,8 @@ PyObject *rlock_acquire(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
     Py_BEGIN_ALLOW_THREADS s = l.acquire_status(true, t);
     Py_END_ALLOW_THREADS
   }
-  if (s == mpsync::status::ok) Py_RETURN_TRUE;
-  if (s == mpsync::status::timedout) Py_RETURN_FALSE;
   if (s == mpsync::status::owner_dead) return warn_owner_died(H(self));
-  return raise_status(s);
+  return bool_or_raise(s);
 }
 
 PyObject *rlock_release(PyObject *self, PyObject *) {
@@ -149,19 +136,8 @@ PyMethodDef rlock_methods[] = {
 
 // ---- Semaphore, BoundedSemaphore ----
 PyObject *sem_acquire(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames) {
-  int block = 1;
-  double t = INFINITY;
-  if ((nargs || kwnames) && parse_block_timeout(args, nargs, kwnames, &block, &t, kAcquireNames, 1) < 0)
-    return nullptr;
-  auto &sem = as<mpsync::Semaphore>(H(self));
-  mpsync::status s = sem.acquire_status(false);
-  if (s == mpsync::status::timedout && block) {
-    Py_BEGIN_ALLOW_THREADS s = sem.acquire_status(true, t);
-    Py_END_ALLOW_THREADS
-  }
-  if (s == mpsync::status::ok) Py_RETURN_TRUE;
-  if (s == mpsync::status::timedout) Py_RETURN_FALSE;
-  return raise_status(s);
+  mpsync::status s;
+  return acquire_py(as<mpsync::Semaphore>(H(self)), args, nargs, kwnames, &s) ? bool_or_raise(s) : nullptr;
 }
 
 PyObject *sem_release(PyObject *self, PyObject *) {

@@ -23,6 +23,29 @@ inline bool no_args_but_ctx(PyObject *args, PyObject *kw) {
   return PyArg_ParseTupleAndKeywords(args, kw, "|$O", const_cast<char **>(names), &ctx) != 0;
 }
 
+// acquire(block=True, timeout=None) for any lockable T: parse, try once with the GIL held, block
+// with it released. false (an exception set) on a bad argument; else the status in *s.
+template <class T>
+bool acquire_py(T &o, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames, mpsync::status *s) {
+  int block = 1;
+  double t = INFINITY;
+  if ((nargs || kwnames) && parse_block_timeout(args, nargs, kwnames, &block, &t, kAcquireNames, 1) < 0)
+    return false;
+  *s = o.acquire_status(false);
+  if (*s == mpsync::status::timedout && block) {
+    Py_BEGIN_ALLOW_THREADS *s = o.acquire_status(true, t);
+    Py_END_ALLOW_THREADS
+  }
+  return true;
+}
+
+// True / False / the exception for anything else (owner_dead is the caller's to handle first).
+inline PyObject *bool_or_raise(mpsync::status s) {
+  if (s == mpsync::status::ok) Py_RETURN_TRUE;
+  if (s == mpsync::status::timedout) Py_RETURN_FALSE;
+  return raise_status(s);
+}
+
 inline PyObject *owner_died_get(PyObject *self, void *) { return PyBool_FromLong(H(self)->owner_died); }
 inline PyGetSetDef owner_died_getset[] = {
     {"owner_died", owner_died_get, nullptr,

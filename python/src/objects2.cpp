@@ -20,9 +20,7 @@ PyObject *event_wait(PyObject *self, PyObject *const *args, Py_ssize_t nargs, Py
   mpsync::status s;
   Py_BEGIN_ALLOW_THREADS s = e.wait_status(t);
   Py_END_ALLOW_THREADS
-  if (s == mpsync::status::ok) Py_RETURN_TRUE;
-  if (s == mpsync::status::timedout) Py_RETURN_FALSE;
-  return raise_status(s);
+  return bool_or_raise(s);
 }
 
 PyObject *event_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
@@ -50,20 +48,10 @@ unsigned cond_level(Handle *h) {  // the calling thread's recursion level of the
 }
 
 PyObject *cond_acquire(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames) {
-  int block = 1;
-  double t = INFINITY;
-  if ((nargs || kwnames) && parse_block_timeout(args, nargs, kwnames, &block, &t, kAcquireNames, 1) < 0)
-    return nullptr;
-  auto &c = as<mpsync::Condition>(H(self));
-  mpsync::status s = c.acquire_status(false);
-  if (s == mpsync::status::timedout && block) {
-    Py_BEGIN_ALLOW_THREADS s = c.acquire_status(true, t);
-    Py_END_ALLOW_THREADS
-  }
-  if (s == mpsync::status::ok) Py_RETURN_TRUE;
-  if (s == mpsync::status::timedout) Py_RETURN_FALSE;
+  mpsync::status s;
+  if (!acquire_py(as<mpsync::Condition>(H(self)), args, nargs, kwnames, &s)) return nullptr;
   if (s == mpsync::status::owner_dead) return warn_owner_died(cond_flag(H(self)));
-  return raise_status(s);
+  return bool_or_raise(s);
 }
 
 PyObject *cond_release(PyObject *self, PyObject *) {
