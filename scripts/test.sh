@@ -5,8 +5,14 @@
 #   and riscv64 cross builds under qemu-user, the libFuzzer harnesses (a bounded run each), the
 #   spin model check, and the Python package (its pytest suite and CPython's own multiprocessing tests).
 # Each suite's GoogleTest cases are counted; the last line is "N passed, M failed, K skipped".
+#
+#   bash scripts/test.sh --quick   the edit-compile-test loop: the gcc futex build, its whole
+#                                  GoogleTest suite (soaks shortened to MPSYNC_SOAK_SECONDS=3) and
+#                                  the demo; the benchmark smoke runs are left out
 set -uo pipefail
 cd "$(dirname "$0")/.."
+quick=0
+[ "${1:-}" = "--quick" ] && quick=1
 bash scripts/deps.sh || { echo "0 passed, 1 failed"; exit 1; }
 
 tally=$(mktemp); trap 'rm -f "$tally"' EXIT
@@ -19,10 +25,20 @@ suite() {  # suite LABEL BUILDDIR "meson options" [ENV=VALUE ...]   (SETUP_ENV: 
   else env ${SETUP_ENV:-} meson setup "$dir" $opts >/dev/null || { echo "0 1 0" >>"$tally"; return 1; }; fi
   ninja -C "$dir" >/dev/null || { ninja -C "$dir" | tail -30; echo "0 1 0" >>"$tally"; return 1; }
   rm -rf "$dir/tests/results"
-  env "$@" meson test -C "$dir" --num-processes "$jobs" --print-errorlogs --no-rebuild -q >"$dir/test-output.txt" 2>&1
+  env "$@" meson test -C "$dir" --num-processes "$jobs" --print-errorlogs --no-rebuild -q ${MESON_TEST_ARGS:-} \
+    >"$dir/test-output.txt" 2>&1
   grep -E '^ *[0-9]+/[0-9]+ .*(FAIL|TIMEOUT|ERROR)' "$dir/test-output.txt" | head -20
   python3 scripts/tally.py "$dir" "$label" "$tally"
 }
+
+if [ "$quick" = 1 ]; then
+  MESON_TEST_ARGS="--no-suite bench" suite "gcc, futex backend (quick)" build "-Dbenchmarks=true" \
+    MPSYNC_WAIT_BACKEND=futex MPSYNC_SOAK_SECONDS=${MPSYNC_SOAK_SECONDS:-3}
+  read -r p f s < <(awk '{p+=$1; f+=$2; s+=$3} END {print p+0, f+0, s+0}' "$tally")
+  echo "$p passed, $f failed, $s skipped"
+  [ "$f" -eq 0 ] && [ "$p" -gt 0 ]
+  exit
+fi
 
 suite "gcc, futex backend" build "-Dbenchmarks=true" MPSYNC_WAIT_BACKEND=futex
 suite "gcc, sleep-loop backend" build "-Dbenchmarks=true" MPSYNC_WAIT_BACKEND=sleeploop
