@@ -66,6 +66,7 @@ counted() {  # counted LABEL COMMAND...
 counted "libFuzzer harnesses (clang, ASan+UBSan; ${MPSYNC_FUZZ_SECONDS:-45} s per target)" \
   bash scripts/fuzz.sh "${MPSYNC_FUZZ_SECONDS:-45}"
 counted "spin model check (Condition, Barrier)" bash scripts/model.sh
+counted "documentation links (README.md, docs/*.md)" python3 scripts/check_links.py .
 counted "Python package (pytest, both backends; CPython's own multiprocessing tests, fork and spawn)" \
   bash scripts/python_tests.sh
 
