@@ -19,7 +19,7 @@ What differs from multiprocessing, on purpose:
     ``BoundedSemaphore.release()`` past the bound is refused atomically.
   * A process that dies holding an RLock (or a Condition's RLock) does not hang the others: the
     next acquirer gets the lock, ``lock.owner_died`` becomes True until it releases it, and an
-    ``OwnerDiedWarning`` is issued (see the README's "Python" section for the recovery idiom).
+    ``OwnerDiedWarning`` is issued (docs/python.md shows the recovery idiom).
   * Ctrl-C interrupts any wait at once with KeyboardInterrupt, nothing acquired.
 """
 import os as _os
