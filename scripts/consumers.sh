@@ -25,6 +25,8 @@ prefix=$(meson introspect "$build" --buildoptions |
          python3 -c 'import json,sys; print(next(o["value"] for o in json.load(sys.stdin) if o["name"] == "prefix"))')
 inst=$stage/root$prefix
 libdir=$(find "$inst" -name 'mpsync.pc' -printf '%h\n' | head -1)
+check "man pages (installed: groff -wall, man -l, man 3 mpsync_lock_acquire)" \
+  bash "$root/scripts/check_man.sh" "$(find "$inst" -type d -name man7 -printf '%h\n' | head -1)"
 
 # ---- pkg-config ----
 export PKG_CONFIG_PATH=$libdir PKG_CONFIG_SYSROOT_DIR=$stage/root

@@ -5,6 +5,7 @@ pkgs=(meson ninja-build pkg-config g++ clang libclang-rt-14-dev python3
       libgtest-dev googletest libbenchmark-dev liburing-dev strace cmake
       g++-aarch64-linux-gnu g++-riscv64-linux-gnu qemu-user
       python3-matplotlib  # bench/compare's chart
+      groff-base man-db   # the man pages' check (scripts/check_man.sh)
       spin  # the Promela model check (scripts/model.sh)
       python3-dev python3-venv python3-mesonpy  # the Python package (pyproject.toml)
       python3-pytest libpython3.11-testsuite)   # its tests, and CPython's own (python/tests)

@@ -21,14 +21,17 @@ jobs=${MPSYNC_TEST_JOBS:-2}
 suite() {  # suite LABEL BUILDDIR "meson options" [ENV=VALUE ...]   (SETUP_ENV: env for meson setup)
   local label=$1 dir=$2 opts=$3; shift 3
   echo "=== $label"
+  local t0=$SECONDS t1
   if [ -d "$dir" ]; then meson setup --reconfigure "$dir" $opts >/dev/null || { echo "0 1 0" >>"$tally"; return 1; }
   else env ${SETUP_ENV:-} meson setup "$dir" $opts >/dev/null || { echo "0 1 0" >>"$tally"; return 1; }; fi
   ninja -C "$dir" >/dev/null || { ninja -C "$dir" | tail -30; echo "0 1 0" >>"$tally"; return 1; }
+  t1=$SECONDS
   rm -rf "$dir/tests/results"
   env "$@" meson test -C "$dir" --num-processes "$jobs" --print-errorlogs --no-rebuild -q ${MESON_TEST_ARGS:-} \
     >"$dir/test-output.txt" 2>&1
   grep -E '^ *[0-9]+/[0-9]+ .*(FAIL|TIMEOUT|ERROR)' "$dir/test-output.txt" | head -20
   python3 scripts/tally.py "$dir" "$label" "$tally"
+  echo "    time: build $((t1 - t0)) s, tests $((SECONDS - t1)) s"
 }
 
 if [ "$quick" = 1 ]; then
@@ -60,7 +63,8 @@ suite "riscv64 (qemu-user)" build-riscv64 "--cross-file cross/riscv64-linux-gnu.
 # Line-counted steps: each prints "<name>: P passed, F failed" as its last line.
 counted() {  # counted LABEL COMMAND...
   echo "=== $1"; shift
-  local out; out=$("$@" 2>&1); echo "$out" | tail -25
+  local out t0=$SECONDS; out=$("$@" 2>&1); echo "$out" | tail -25
+  echo "    time: $((SECONDS - t0)) s"
   echo "$out" | tail -1 | awk '/ passed, / {print $2, $4, 0; ok=1} END {if (!ok) print 0, 1, 0}' >>"$tally"
 }
 counted "libFuzzer harnesses (clang, ASan+UBSan; ${MPSYNC_FUZZ_SECONDS:-45} s per target)" \
