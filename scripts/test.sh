@@ -43,22 +43,25 @@ if [ "$quick" = 1 ]; then
   exit
 fi
 
-suite "gcc, futex backend" build "-Dbenchmarks=true" MPSYNC_WAIT_BACKEND=futex
-suite "gcc, sleep-loop backend" build "-Dbenchmarks=true" MPSYNC_WAIT_BACKEND=sleeploop
+# The fault-injection soaks run full length (20 s + 15 s) in the first suite; the others repeat
+# them for 5 s each (MPSYNC_SOAK_SECONDS overrides both), as the rest of each suite repeats its own.
+short_soak=MPSYNC_SOAK_SECONDS=${MPSYNC_SOAK_SECONDS:-5}
+suite "gcc, futex backend" build "-Dbenchmarks=true" MPSYNC_WAIT_BACKEND=futex ${MPSYNC_SOAK_SECONDS:+MPSYNC_SOAK_SECONDS=$MPSYNC_SOAK_SECONDS}
+suite "gcc, sleep-loop backend" build "-Dbenchmarks=true" MPSYNC_WAIT_BACKEND=sleeploop "$short_soak"
 echo "=== installed-library consumers (pkg-config, CMake, meson subproject, ctypes)"
 out=$(bash scripts/consumers.sh build); echo "$out"
 echo "$out" | awk '/^consumers:/ {print $2, $4, 0}' >>"$tally"
-SETUP_ENV="CC=clang CXX=clang++" suite "clang" build-clang "-Dbenchmarks=false" MPSYNC_WAIT_BACKEND=futex
+SETUP_ENV="CC=clang CXX=clang++" suite "clang" build-clang "-Dbenchmarks=false" MPSYNC_WAIT_BACKEND=futex "$short_soak"
 suite "ASan+UBSan" build-asan "-Db_sanitize=address,undefined -Db_lundef=false -Dbenchmarks=false" \
-  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 "$short_soak"
 
 suite "TSan" build-tsan "-Db_sanitize=thread -Db_lundef=false -Dbenchmarks=false" \
-  TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 MPSYNC_UNDER_TSAN=1
+  TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 MPSYNC_UNDER_TSAN=1 "$short_soak"
 
 # Cross builds, run under qemu-user (meson's exe_wrapper). Tests needing what qemu does not emulate
 # (robust lists, futex_waitv, io_uring, seccomp) probe for it and skip with the reason.
-suite "aarch64 (qemu-user)" build-aarch64 "--cross-file cross/aarch64-linux-gnu.ini -Dbenchmarks=false"
-suite "riscv64 (qemu-user)" build-riscv64 "--cross-file cross/riscv64-linux-gnu.ini -Dbenchmarks=false"
+suite "aarch64 (qemu-user)" build-aarch64 "--cross-file cross/aarch64-linux-gnu.ini -Dbenchmarks=false" "$short_soak"
+suite "riscv64 (qemu-user)" build-riscv64 "--cross-file cross/riscv64-linux-gnu.ini -Dbenchmarks=false" "$short_soak"
 
 # Line-counted steps: each prints "<name>: P passed, F failed" as its last line.
 counted() {  # counted LABEL COMMAND...
