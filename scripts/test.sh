@@ -52,7 +52,11 @@ echo "=== installed-library consumers (pkg-config, CMake, meson subproject, ctyp
 out=$(bash scripts/consumers.sh build); echo "$out"
 echo "$out" | awk '/^consumers:/ {print $2, $4, 0}' >>"$tally"
 SETUP_ENV="CC=clang CXX=clang++" suite "clang" build-clang "-Dbenchmarks=false" MPSYNC_WAIT_BACKEND=futex "$short_soak"
-suite "ASan+UBSan" build-asan "-Db_sanitize=address,undefined -Db_lundef=false -Dbenchmarks=false" \
+# Compile time dominates the sanitizer and cross suites (measured 2026-12-07: ASan+UBSan 6.5 min to
+# build at -O2, 1 min to test; aarch64 6.5 min to build, 24 s under qemu). ASan at -O1 (its
+# recommended level; -g kept for reports) builds in 3.9 min, the cross builds at -O1 without
+# debug info in 3.5 min; their tests pass the same.
+suite "ASan+UBSan" build-asan "-Db_sanitize=address,undefined -Db_lundef=false -Dbenchmarks=false -Doptimization=1" \
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 "$short_soak"
 
 suite "TSan" build-tsan "-Db_sanitize=thread -Db_lundef=false -Dbenchmarks=false" \
@@ -60,8 +64,9 @@ suite "TSan" build-tsan "-Db_sanitize=thread -Db_lundef=false -Dbenchmarks=false
 
 # Cross builds, run under qemu-user (meson's exe_wrapper). Tests needing what qemu does not emulate
 # (robust lists, futex_waitv, io_uring, seccomp) probe for it and skip with the reason.
-suite "aarch64 (qemu-user)" build-aarch64 "--cross-file cross/aarch64-linux-gnu.ini -Dbenchmarks=false" "$short_soak"
-suite "riscv64 (qemu-user)" build-riscv64 "--cross-file cross/riscv64-linux-gnu.ini -Dbenchmarks=false" "$short_soak"
+cross_opts="-Dbenchmarks=false -Doptimization=1 -Ddebug=false"
+suite "aarch64 (qemu-user)" build-aarch64 "--cross-file cross/aarch64-linux-gnu.ini $cross_opts" "$short_soak"
+suite "riscv64 (qemu-user)" build-riscv64 "--cross-file cross/riscv64-linux-gnu.ini $cross_opts" "$short_soak"
 
 # Line-counted steps: each prints "<name>: P passed, F failed" as its last line.
 counted() {  # counted LABEL COMMAND...
