@@ -14,7 +14,7 @@ failures = []
 with open(os.path.join(build, 'meson-logs', 'testlog.json')) as f:
     runs = [json.loads(line) for line in f if line.strip()]
 for run in runs:
-    name, res = run['name'], run['result']
+    name, res = run['name'].split(' / ')[-1], run['result']  # meson may prefix 'project / '
     xml = os.path.join(results, name + '.xml')
     if os.path.exists(xml):
         p = fl = sk = 0
