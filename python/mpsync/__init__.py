@@ -209,18 +209,20 @@ del _cls, _Shared, _Lock, _RLock, _Semaphore, _BoundedSemaphore, _Event, _Condit
 
 
 # ---- process bookkeeping (python/src/arena.hpp: slot references) ----------------------------
-_os.register_at_fork(after_in_child=_mpsync._after_fork_child)
+_os.register_at_fork(before=_mpsync._before_fork, after_in_parent=_mpsync._after_fork_parent,
+                     after_in_child=_mpsync._after_fork_child)
 
 
 class _ExitHook:
-    """Gives this process's slot references back at an orderly exit, after every other finalizer."""
+    """A multiprocessing fork child leaves by os._exit, which skips the extension's Py_AtExit:
+    it gives its slot references back from a Finalize that runs after every other one."""
 
     def __init__(self):
-        self.register()
-        _util.register_after_fork(self, _ExitHook.register)  # multiprocessing clears finalizers in children
+        _util.register_after_fork(self, _ExitHook.register)  # run in every multiprocessing child
 
     def register(self):
-        _util.Finalize(None, _mpsync._release_all, exitpriority=-1000)
+        if _mpsync._forked():
+            _util.Finalize(None, _mpsync._release_all, exitpriority=-1000)
 
 
 _exit_hook = _ExitHook()

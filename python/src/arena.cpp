@@ -120,7 +120,18 @@ void slot_unref(Arena *a, std::uint32_t slot) {
 
 std::uint32_t slot_refs(Arena *a, std::uint32_t slot) { return refs_of(a, slot).load(std::memory_order_acquire); }
 
+bool slot_live(Arena *a, std::uint32_t slot) {
+  const std::uint32_t w = std::atomic_ref<std::uint32_t>(bitmap(a)[slot / 32]).load(std::memory_order_acquire);
+  return (w >> (slot % 32) & 1u) && slot_refs(a, slot) >= 1;
+}
+
 void arena_hold(Arena *a) { ++a->handles; }
+
+void arena_forget_if_unused(Arena *a) {
+  if (a->handles != 0) return;
+  ++a->handles;
+  arena_drop(a);
+}
 
 void arena_drop(Arena *a) {
   if (--a->handles != 0) return;

@@ -10,11 +10,13 @@
 //
 // STATES of a slot: FREE (bit 0, refs 0) -> LIVE (bit 1, refs >= 1) -> FREE.
 //   alloc:   CAS the bit 0 -> 1 (acq_rel), then write refs = 1, kind, and initialise the object.
-//   +1 ref:  each Python handle in any process holds one reference: the creator's, one per live
-//            handle of a fork child (added by the at-fork hook before the child runs user code),
-//            one per pickle made for a spawning child (the child's handle adopts it).
-//   -1 ref:  a handle's deallocation, or release_all at a process's orderly exit (handles stay
-//            mapped; they only stop counting).
+//   +1 ref:  each Python handle in any process holds one reference: the creator's; one per live
+//            handle of a fork child, taken by the PARENT before the fork (os.register_at_fork
+//            before=; module.cpp "FORK" says why and covers the GIL gap before the fork); one per
+//            pickle made for a spawning child (the child's handle adopts it).
+//   -1 ref:  a handle's deallocation, or release_all at a process's orderly exit: Py_AtExit, after
+//            finalization; a multiprocessing fork child (os._exit) from its last Finalize. Handles
+//            stay mapped; they only stop counting.
 //   free:    the fetch_sub that takes refs 1 -> 0 (acq_rel) clears the bit (release).
 // INVARIANT: while any process can still use the object, refs >= 1, so the bit stays set and no
 // allocator can hand the slot out again. A process killed without an orderly exit never gives its
@@ -58,6 +60,8 @@ void *slot_object(Arena *a, std::uint32_t slot);
 void slot_ref(Arena *a, std::uint32_t slot);    // +1, by a holder of a reference
 void slot_unref(Arena *a, std::uint32_t slot);  // -1, frees at 0
 std::uint32_t slot_refs(Arena *a, std::uint32_t slot);  // for tests
+bool slot_live(Arena *a, std::uint32_t slot);           // allocated, refs >= 1
+void arena_forget_if_unused(Arena *a);                  // unmap an arena no handle uses
 void arena_hold(Arena *a);
 void arena_drop(Arena *a);  // unmaps with the last local handle
 // Map an arena received as an fd (takes the fd). Call arena_find first: an arena already mapped

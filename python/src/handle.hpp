@@ -22,6 +22,7 @@ struct Handle {
   std::uint32_t kind;
   void *obj;           // the shared object in the slot
   bool counted;        // holds one of the slot's references (arena.hpp)
+  bool fork_ref;       // a reference for the child of the fork in progress was taken (module.cpp)
   bool owner_died;     // RLock / Condition's embedded RLock: taken from a dead owner, until its last release
   PyObject *lock;      // Condition: the Lock/RLock it was given, or NULL (embedded RLock)
   PyObject *action;    // Barrier: the action (or None); Barrier: default timeout in `timeout`

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <cstring>
 #include <initializer_list>
+#include <utility>
+#include <vector>
 
 #include "handle.hpp"
 
@@ -13,7 +15,25 @@ namespace mpsync_py {
 PyObject *g_broken_barrier, *g_owner_died_warning, *g_corrupt_error;
 namespace {
 Handle g_live;  // sentinel of the live-handle ring (only prev/next are used); guarded by the GIL
+
+// FORK. A fork child's handles need references of their own, and they must be taken in the
+// parent BEFORE the fork: Process.start() drops the parent's reference to its arguments as soon
+// as os.fork() returns there, so a reference the child added afterwards could land on a slot the
+// parent had already freed and handed out again. os.register_at_fork(before=) takes one for every
+// counted handle (fork_ref); the GIL can be released between that hook and the fork itself, so a
+// handle made in that gap takes its child reference when it is made, and one destroyed in that gap
+// leaves its child reference in g_gone, for the child to give back. The parent keeps nothing:
+// the references belong to the child (a failed fork leaks them: never a reuse).
+bool g_forking;
+std::vector<std::pair<Arena *, std::uint32_t>> g_gone;
+bool g_forked;  // this process is a fork child (its references go back through a Finalize)
+
+void take_fork_ref(Handle *h) {
+  if (!h->counted) return;
+  slot_ref(h->arena, h->slot);
+  h->fork_ref = true;
 }
+}  // namespace
 
 void handle_link(Handle *h) {
   h->next = g_live.next;
@@ -21,6 +41,7 @@ void handle_link(Handle *h) {
   g_live.next->prev = h;
   g_live.next = h;
   arena_hold(h->arena);
+  if (g_forking) take_fork_ref(h);
 }
 
 Handle *handle_new(PyTypeObject *type, std::uint32_t kind, Arena *in) {
@@ -62,6 +83,10 @@ void handle_dealloc(PyObject *self) {
     h->prev->next = h->next;
     h->next->prev = h->prev;
     if (h->counted) slot_unref(h->arena, h->slot);
+    if (g_forking && h->fork_ref) {  // the child's reference outlives this handle (see FORK)
+      g_gone.emplace_back(h->arena, h->slot);
+      arena_hold(h->arena);
+    }
     arena_drop(h->arena);
   }
   Py_CLEAR(h->lock);
@@ -136,6 +161,15 @@ bool is_mpsync_type(PyTypeObject *t) {
   return false;
 }
 
+std::uint32_t kind_of(PyTypeObject *t) {
+  if (PyType_IsSubtype(t, &LockType)) return kLock;
+  if (PyType_IsSubtype(t, &RLockType)) return kRLock;
+  if (PyType_IsSubtype(t, &SemaphoreType)) return kSem;
+  if (PyType_IsSubtype(t, &EventType)) return kEvent;
+  if (PyType_IsSubtype(t, &ConditionType)) return kCond;
+  return kBarrier;
+}
+
 // ---- pickling (spawn / forkserver): the Python side (mpsync._reduce) wraps the fd in DupFd ----
 PyObject *share(PyObject *, PyObject *self) {
   if (!is_mpsync_type(Py_TYPE(self))) return (PyErr_SetString(PyExc_TypeError, "not an mpsync object"), nullptr);
@@ -162,9 +196,16 @@ PyObject *adopt(PyObject *, PyObject *args) {
   unsigned slot;
   if (!PyArg_ParseTuple(args, "O!iKKKI", &PyType_Type, &cls, &fd, &off, &hi, &lo, &slot)) return nullptr;
   if (!is_mpsync_type(cls)) return (PyErr_SetString(PyExc_TypeError, "not an mpsync type"), nullptr);
+  if (slot >= kSlots) return (PyErr_SetString(PyExc_ValueError, "mpsync: slot out of range"), nullptr);
   Arena *a = fd < 0 ? arena_find(hi, lo) : arena_adopt(fd, off, hi, lo);
   if (!a) return PyErr_Occurred() ? nullptr : (PyErr_SetString(PyExc_ValueError, "mpsync: arena not mapped"), nullptr);
-  if (slot >= kSlots) return (PyErr_SetString(PyExc_ValueError, "mpsync: slot out of range"), nullptr);
+  std::uint32_t kind;
+  std::memcpy(&kind, static_cast<unsigned char *>(slot_object(a, slot)) - 4, 4);
+  if (!slot_live(a, slot) || kind != kind_of(cls)) {
+    arena_forget_if_unused(a);
+    PyErr_SetString(PyExc_ValueError, "mpsync: the received slot does not hold a live object of this type");
+    return nullptr;
+  }
   auto *h = reinterpret_cast<Handle *>(cls->tp_alloc(cls, 0));
   if (!h) return nullptr;
   h->arena = a;
@@ -176,20 +217,50 @@ PyObject *adopt(PyObject *, PyObject *args) {
   return reinterpret_cast<PyObject *>(h);
 }
 
-PyObject *after_fork_child(PyObject *, PyObject *) {
-  for (Handle *h = g_live.next; h != &g_live; h = h->next)
-    if (h->counted) slot_ref(h->arena, h->slot);
+PyObject *before_fork(PyObject *, PyObject *) {
+  g_forking = true;
+  for (Handle *h = g_live.next; h != &g_live; h = h->next) take_fork_ref(h);
   Py_RETURN_NONE;
 }
 
-PyObject *release_all(PyObject *, PyObject *) {
+void end_fork(bool child) {
+  g_forking = false;
+  for (Handle *h = g_live.next; h != &g_live; h = h->next) {
+    if (child && !h->fork_ref) h->counted = false;  // (cannot happen: every handle was counted)
+    h->fork_ref = false;
+  }
+  for (auto &[a, slot] : g_gone) {
+    if (child) slot_unref(a, slot);
+    arena_drop(a);
+  }
+  g_gone.clear();
+}
+
+PyObject *after_fork_parent(PyObject *, PyObject *) {
+  end_fork(false);
+  Py_RETURN_NONE;
+}
+
+PyObject *after_fork_child(PyObject *, PyObject *) {
+  end_fork(true);
+  g_forked = true;
+  Py_RETURN_NONE;
+}
+
+void release_all_c() {
   for (Handle *h = g_live.next; h != &g_live; h = h->next)
     if (h->counted) {
       h->counted = false;
       slot_unref(h->arena, h->slot);
     }
+}
+
+PyObject *release_all(PyObject *, PyObject *) {
+  release_all_c();
   Py_RETURN_NONE;
 }
+
+PyObject *forked(PyObject *, PyObject *) { return PyBool_FromLong(g_forked); }
 
 PyObject *slot_info(PyObject *, PyObject *o) {  // (refs, slot, arena id) — tests only
   if (!is_mpsync_type(Py_TYPE(o))) return (PyErr_SetString(PyExc_TypeError, "not an mpsync object"), nullptr);
@@ -210,8 +281,11 @@ PyMethodDef module_methods[] = {
     {"_share", share, METH_O, "count one more reference for a pickle; (fd, offset, id_hi, id_lo, slot)"},
     {"_arena_fd", arena_fd_of, METH_VARARGS, nullptr},
     {"_adopt", adopt, METH_VARARGS, nullptr},
+    {"_before_fork", before_fork, METH_NOARGS, "os.register_at_fork(before=...) hook"},
+    {"_after_fork_parent", after_fork_parent, METH_NOARGS, "os.register_at_fork(after_in_parent=...) hook"},
     {"_after_fork_child", after_fork_child, METH_NOARGS, "os.register_at_fork(after_in_child=...) hook"},
-    {"_release_all", release_all, METH_NOARGS, "give back this process's slot references (orderly exit)"},
+    {"_release_all", release_all, METH_NOARGS, "give back this process's slot references (a fork child's exit)"},
+    {"_forked", forked, METH_NOARGS, "True in a fork child"},
     {"_slot_info", slot_info, METH_O, nullptr},
     {nullptr, nullptr, 0, nullptr}};
 
@@ -253,6 +327,10 @@ PyMODINIT_FUNC PyInit__mpsync(void) {
       PyModule_AddStringConstant(m, "backend", mpsync_backend()) < 0 ||
       PyModule_AddStringConstant(m, "version", mpsync_version()) < 0)
     return nullptr;
+  // An orderly exit gives the references back after finalization, when no Python code (not even a
+  // daemon thread) can use the objects any more. A multiprocessing fork child leaves by os._exit,
+  // which skips this: it gives them back from a Finalize (mpsync/__init__.py).
+  if (Py_AtExit(release_all_c) < 0) return nullptr;
   // Python's signal module installs handlers without SA_RESTART: untimed waits see every EINTR.
   mpsync::set_interrupt_check(&interrupt_check, mpsync::signal_handlers::never_restart);
   return m;

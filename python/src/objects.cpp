@@ -11,6 +11,7 @@ const char *const kAcquireNames[] = {"block", "timeout"};
 
 PyObject *warn_owner_died(Handle *flag) {
   flag->owner_died = true;
+  if (PyErr_Occurred()) return nullptr;  // a handler raised during the wait: the lock is held (see bool_or_raise)
   if (PyErr_WarnEx(g_owner_died_warning,
                    "acquired an RLock whose owner died holding it: the data it protects may be inconsistent "
                    "(lock.owner_died is True until the last release)",
@@ -63,16 +64,9 @@ PyMethodDef lock_methods[] = {
 // ---- RLock ----
 PyObject *rlock_acquire(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames) {
   auto &l = as<mpsync::RLock>(H(self));
-  mpsync::status s = l.acquire_status(false);  // the owner's re-acquire succeeds before any parsing
-  if (s == mpsync::status::timedout) {
-    int block = 1;
-    double t = INFINITY;
-    if ((nargs || kwnames) && parse_block_timeout(args, nargs, kwnames, &block, &t, kAcquireNames, 1) < 0)
-      return nullptr;
-    if (!block) Py_RETURN_FALSE;
-    Py_BEGIN_ALLOW_THREADS s = l.acquire_status(true, t);
-    Py_END_ALLOW_THREADS
-  }
+  if (l.is_mine()) return bool_or_raise(l.acquire_status(false));  // before any parsing, as SemLock
+  mpsync::status s;
+  if (!acquire_py(l, args, nargs, kwnames, &s)) return nullptr;
   if (s == mpsync::status::owner_dead) return warn_owner_died(H(self));
   return bool_or_raise(s);
 }
@@ -145,8 +139,8 @@ PyObject *sem_release(PyObject *self, PyObject *) {
   if (s == mpsync::status::ok) Py_RETURN_NONE;
   if (s == mpsync::status::over_release)
     return (PyErr_SetString(PyExc_ValueError, "semaphore or lock released too many times"), nullptr);
-  if (s == mpsync::status::overflow)
-    return (PyErr_SetString(PyExc_OverflowError, "semaphore value would pass SEM_VALUE_MAX"), nullptr);
+  if (s == mpsync::status::overflow)  // multiprocessing: the same ValueError as an over-release
+    return (PyErr_SetString(PyExc_ValueError, "semaphore or lock released too many times"), nullptr);
   return raise_status(s);
 }
 

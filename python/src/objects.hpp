@@ -13,7 +13,7 @@ namespace mpsync_py {
 extern const char *const kAcquireNames[];
 // An acquire that took the lock over from a dead owner: set flag->owner_died, warn, return True
 // (nullptr with the lock still held if the warning was turned into an error).
-PyObject *warn_owner_died(Handle *flag);
+PyObject *warn_owner_died(Handle *flag);  // (a pending exception: flag set, nullptr)
 
 // Constructors take multiprocessing's keyword-only ctx= and ignore it (the context only picks
 // the start method; an mpsync object works with every one).
@@ -40,7 +40,10 @@ bool acquire_py(T &o, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames
 }
 
 // True / False / the exception for anything else (owner_dead is the caller's to handle first).
+// A signal handler that raised during the wait wins even when the wait itself ended otherwise
+// (an Event set, a notify granted meanwhile): its exception propagates, as in threading.
 inline PyObject *bool_or_raise(mpsync::status s) {
+  if (PyErr_Occurred()) return nullptr;
   if (s == mpsync::status::ok) Py_RETURN_TRUE;
   if (s == mpsync::status::timedout) Py_RETURN_FALSE;
   return raise_status(s);

@@ -56,7 +56,10 @@ PyObject *cond_acquire(PyObject *self, PyObject *const *args, Py_ssize_t nargs, 
 
 PyObject *cond_release(PyObject *self, PyObject *) {
   const bool last = cond_level(H(self)) == 1;
-  mpsync::status s = as<mpsync::Condition>(H(self)).release_status();
+  Handle *h = H(self);
+  // A Lock may be released by anyone (multiprocessing's Condition.release is its lock's release).
+  mpsync::status s = h->lock && H(h->lock)->kind == kLock ? as<mpsync::Lock>(H(h->lock)).release_status()
+                                                          : as<mpsync::Condition>(h).release_status();
   if (s == mpsync::status::ok) {
     if (last) cond_flag(H(self))->owner_died = false;
     Py_RETURN_NONE;
@@ -88,6 +91,8 @@ PyObject *cond_wait(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyO
   mpsync::status s;
   Py_BEGIN_ALLOW_THREADS s = c.wait_status(t);
   Py_END_ALLOW_THREADS
+  if (s == mpsync::status::owner_dead) return warn_owner_died(cond_flag(H(self)));
+  if (PyErr_Occurred()) return nullptr;  // a handler raised; the lock is held again (as threading's)
   switch (s) {
     case mpsync::status::ok: Py_RETURN_TRUE;
     case mpsync::status::timedout: Py_RETURN_FALSE;
@@ -130,10 +135,19 @@ PyObject *cond_is_mine(PyObject *self, PyObject *) { return PyBool_FromLong(cond
 
 bool is_lock(PyObject *o) { return PyObject_TypeCheck(o, &LockType) || PyObject_TypeCheck(o, &RLockType); }
 
-PyObject *cond_bind(PyObject *self, PyObject *lock) {  // a received Condition's lock object
-  if (lock != Py_None && !is_lock(lock)) return (PyErr_SetString(PyExc_TypeError, "not an mpsync lock"), nullptr);
-  if (lock != Py_None) Py_XSETREF(H(self)->lock, Py_NewRef(lock));
-  Py_RETURN_NONE;
+// A received Condition's lock object (unpickling): only once, only the kind and arena the shared
+// Condition was bound to, so the owner_died flag and the lock's lifetime follow the right lock.
+PyObject *cond_bind(PyObject *self, PyObject *lock) {
+  Handle *h = H(self);
+  const std::uint32_t bound = static_cast<mpsync_cond_t *>(h->obj)->state >> 16 & 3u;  // 0: embedded
+  if (lock == Py_None) {
+    if (bound == 0) Py_RETURN_NONE;
+  } else if (!h->lock && is_lock(lock) && H(lock)->kind == bound && H(lock)->arena == h->arena) {
+    h->lock = Py_NewRef(lock);
+    Py_RETURN_NONE;
+  }
+  PyErr_SetString(PyExc_ValueError, "mpsync: not the lock this Condition is bound to");
+  return nullptr;
 }
 
 PyObject *cond_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
@@ -198,10 +212,10 @@ int run_action(void *p) {  // in the last arriver, GIL released around the wait
 PyObject *barrier_wait(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames) {
   Handle *h = H(self);
   PyObject *tv = nullptr;
-  if (nargs > 1 || (kwnames && (nargs + PyTuple_GET_SIZE(kwnames) > 1 ||
-                                PyUnicode_CompareWithASCIIString(PyTuple_GET_ITEM(kwnames, 0), "timeout") != 0)))
+  const Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
+  if (nargs + nkw > 1 || (nkw == 1 && PyUnicode_CompareWithASCIIString(PyTuple_GET_ITEM(kwnames, 0), "timeout") != 0))
     return (PyErr_SetString(PyExc_TypeError, "wait(timeout=None)"), nullptr);
-  if (nargs || kwnames) tv = args[0];
+  if (nargs + nkw == 1) tv = args[0];
   if (!tv || tv == Py_None) tv = h->timeout;  // the Barrier's default
   double t;
   if (timeout_arg(tv, &t) < 0) return nullptr;
@@ -218,6 +232,7 @@ PyObject *barrier_wait(PyObject *self, PyObject *const *args, Py_ssize_t nargs, 
     PyErr_Restore(ctx.et, ctx.ev, ctx.tb);
     return nullptr;
   }
+  if (PyErr_Occurred()) return nullptr;  // a signal handler raised during the wait
   if (s == mpsync::status::ok) return PyLong_FromUnsignedLong(index);
   if (s == mpsync::status::broken) return (PyErr_SetNone(g_broken_barrier), nullptr);
   return raise_status(s);

@@ -227,3 +227,29 @@ def test_blocked_acquire_releases_the_gil():
     lock.release()
     t.join(30)
     assert not t.is_alive() and counted > 1000
+
+
+def test_lock_bound_condition_release_is_its_locks():
+    """multiprocessing's Condition.release() is its lock's: with a Lock, any thread may release."""
+    cond = mpsync.Condition(mpsync.Lock())
+    assert cond.acquire()
+    t = threading.Thread(target=cond.release)
+    t.start()
+    t.join(30)
+    assert not cond._lock.locked()
+    with pytest.raises(ValueError, match="released too many times"):
+        cond.release()
+
+
+def test_argument_and_limit_errors_match_multiprocessing():
+    sem = mpsync.Semaphore(mpsync.SEM_VALUE_MAX)
+    with pytest.raises(ValueError, match="released too many times"):
+        sem.release()
+    rlock = mpsync.RLock()
+    with pytest.raises(TypeError):
+        rlock.acquire(True, "x")  # parsed before acquiring, as SemLock
+    assert not rlock.locked()
+    assert rlock.acquire()
+    assert rlock.acquire(True, "x") is True  # the owner's re-acquire comes before any parsing
+    rlock.release()
+    rlock.release()

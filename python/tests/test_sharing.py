@@ -125,3 +125,36 @@ def test_children_count_their_references(fork_ctx):
     done.set()
     assert join(p) == 0
     assert mpsync._mpsync._slot_info(lock)[0] == 1  # given back at its orderly exit
+
+
+FORK_RACE = textwrap.dedent("""
+    import os
+    r, w = os.pipe()
+    os.register_at_fork(after_in_child=lambda: os.read(r, 1))  # holds the child before mpsync's hook
+    import mpsync
+    x = mpsync.Event()
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0 if not x.is_set() else 1)  # x must still be this child's own Event
+    refs = mpsync._mpsync._slot_info(x)[0]
+    del x  # as Process.start() drops its arguments right after the fork
+    others = [mpsync.Event() for _ in range(4)]
+    for e in others:
+        e.set()  # one of them would be x's slot, had the parent freed it
+    os.write(w, b"x")
+    _, st = os.waitpid(pid, 0)
+    print(refs, os.waitstatus_to_exitcode(st))
+""")
+
+
+def test_a_fork_child_holds_its_references_before_the_parent_can_drop_them():
+    r = subprocess.run([sys.executable, "-c", FORK_RACE], capture_output=True, text=True, timeout=60)
+    assert r.stdout.split() == ["2", "0"], (r.stdout, r.stderr)
+
+
+def test_a_received_condition_binds_only_its_own_lock():
+    cond, other = mpsync.Condition(mpsync.Lock()), mpsync.Lock()
+    with pytest.raises(ValueError):
+        cond._bind(other)  # already bound
+    with pytest.raises(ValueError):
+        mpsync.Condition()._bind(mpsync.RLock())  # an embedded-RLock Condition takes none
