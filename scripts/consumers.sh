@@ -45,9 +45,10 @@ cmake_project() {  # <build dir> [cmake -D...]
   cmake -S "$src/cmake" -B "$dir" "${gen[@]}" -DCMAKE_PREFIX_PATH="$inst" -DMPSYNC_EXPECT_PREFIX="$inst" "$@" &&
     cmake --build "$dir" --parallel 2 &&
     for exe in "$dir"/cmake_consumer_*; do [ -x "$exe" ] && { "$exe" || return 1; }; done &&
-    # the shared program runs the staged libmpsync.so, the static ones need none
-    ldd "$dir/cmake_consumer_shared" 2>/dev/null | grep -q "$inst" ||
-    { [ ! -e "$dir/cmake_consumer_shared" ] && ! ldd "$dir/cmake_consumer_c_static" | grep -q libmpsync; }
+    # the shared program runs the staged libmpsync.so, the static ones need none. (grep reads all of
+    # ldd's output: with pipefail, `grep -q` leaving early could fail the pipeline by SIGPIPE to ldd.)
+    ldd "$dir/cmake_consumer_shared" 2>/dev/null | grep "$inst" >/dev/null ||
+    { [ ! -e "$dir/cmake_consumer_shared" ] && ! ldd "$dir/cmake_consumer_c_static" | grep libmpsync >/dev/null; }
 }
 check "CMake find_package(mpsync) consumer (C++20 shared + static, C11 static)" cmake_project "$stage/cmake"
 check "CMake find_package(mpsync) consumer (C-only project, MPSYNC_USE_STATIC_LIBS)" cmake_project "$stage/cmake-c" \
