@@ -28,7 +28,8 @@ enum {
   MPSYNC_EOVERFLOW = -4,   /* a count would pass its maximum */
   MPSYNC_ECORRUPT = -5,    /* the object's memory is not a valid state */
   MPSYNC_ENOTSUP = -6,     /* not available on this kernel or build */
-  MPSYNC_ESYS = -7         /* unexpected OS error; errno holds it */
+  MPSYNC_ESYS = -7,        /* unexpected OS error; errno holds it */
+  MPSYNC_EEXIST = -8       /* the name is taken (mpsync_region_name) */
 };
 
 #define MPSYNC_FOREVER (__builtin_inf())
@@ -191,6 +192,16 @@ int mpsync_region_fd(mpsync_region_t *r);  /* -1 for anonymous regions */
 int mpsync_region_send_fd(int unix_socket, int fd);
 int mpsync_region_recv_fd(int unix_socket, int *fd);
 void mpsync_region_close(mpsync_region_t *r);
+
+/* ---- named objects and inspection (mpsync-inspect reads these; docs/inspect.md) --------------- */
+typedef enum { MPSYNC_OBJ_LOCK = 1, MPSYNC_OBJ_RLOCK = 2, MPSYNC_OBJ_SEM = 3, MPSYNC_OBJ_EVENT = 4,
+               MPSYNC_OBJ_COND = 5, MPSYNC_OBJ_BARRIER = 6 } mpsync_object_kind;  /* 1-4 = mpsync_wait_kind */
+#define MPSYNC_NAME_MAX 63   /* bytes, without the NUL */
+int mpsync_region_name(mpsync_region_t *r, const char *name, mpsync_object_kind kind, const void *object);
+  /* OK | EEXIST | EINVAL (object not inside r, empty or too long name, unknown kind) | EOVERFLOW
+     (directory full, or a region too small to have one) | ECORRUPT. A BoundedSemaphore is
+     MPSYNC_OBJ_SEM. Exactly one of two racing namers of one name (in any processes) gets OK. */
+void *mpsync_region_find(mpsync_region_t *r, const char *name, mpsync_object_kind *kind); /* NULL if absent */
 
 #ifdef __cplusplus
 }

@@ -10,7 +10,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <fcntl.h>
+
 #include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <climits>
 #include <initializer_list>
 
@@ -69,6 +73,14 @@ std::int64_t monotonic_ns() noexcept {
   return static_cast<std::int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
 }
 
+std::int64_t realtime_ns() noexcept {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<std::int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+std::uint32_t getpid() noexcept { return static_cast<std::uint32_t>(::getpid()); }
+
 int sleep_ns(std::int64_t ns) noexcept {
   timespec ts{static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)};
   return nanosleep(&ts, nullptr) == 0 ? 0 : -errno;
@@ -93,6 +105,20 @@ void yield() noexcept { sched_yield(); }
 std::uint32_t gettid() noexcept { return static_cast<std::uint32_t>(syscall(SYS_gettid)); }
 
 bool thread_alive(std::uint32_t tid) noexcept { return kill(static_cast<pid_t>(tid), 0) == 0 || errno != ESRCH; }
+
+bool thread_gone(std::uint32_t tid) noexcept {
+  if (tid == 0 || !thread_alive(tid)) return true;
+  char path[48], buf[256];
+  std::snprintf(path, sizeof path, "/proc/%u/stat", tid);
+  const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return errno == ENOENT;
+  const ssize_t n = ::read(fd, buf, sizeof buf - 1);
+  ::close(fd);
+  if (n <= 0) return false;
+  buf[n] = '\0';
+  const char *p = std::strrchr(buf, ')');  // the name may hold spaces and parentheses
+  return p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
+}
 
 int get_robust_list(void **head, std::size_t *len) noexcept {
   return syscall(SYS_get_robust_list, 0, head, len) == 0 ? 0 : -errno;

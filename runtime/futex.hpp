@@ -38,6 +38,8 @@ void waitv_set(waitv_entry &e, const std::uint32_t *word, std::uint32_t expected
 int futex_waitv(waitv_entry *v, unsigned n, std::int64_t abs_ns) noexcept;
 
 std::int64_t monotonic_ns() noexcept;         // CLOCK_MONOTONIC (vDSO)
+std::int64_t realtime_ns() noexcept;          // CLOCK_REALTIME (vDSO): wall time for the waiter table
+std::uint32_t getpid() noexcept;
 int sleep_ns(std::int64_t ns) noexcept;       // 0, or -EINTR
 // The sleep loop's signal gate. A signal handled while the loop polls between two naps would run
 // its handler and leave no EINTR behind, so an interruptible wait would never ask its interrupt
@@ -56,6 +58,9 @@ std::uint32_t gettid() noexcept;
 // Whether a thread with this TID exists (kill(tid, 0): ESRCH means gone). A zombie process's
 // main thread still counts as alive until it is reaped.
 bool thread_alive(std::uint32_t tid) noexcept;
+// Whether that thread is gone for good: no such TID, or a zombie (a dead process not yet reaped,
+// whose parent may be the very thread asking). Reads /proc/<tid>/stat; only off the fast paths.
+bool thread_gone(std::uint32_t tid) noexcept;
 // get_robust_list(0, ...): the calling thread's robust-list head (registered by glibc), or -errno.
 int get_robust_list(void **head, std::size_t *len) noexcept;
 

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "futex.hpp"
+#include "waiters.hpp"
 #include "mpsync/mpsync.hpp"
 
 #ifndef MPSYNC_DEFAULT_SLEEPLOOP
@@ -169,6 +170,7 @@ bool expired(const deadline &d) noexcept {
 park_result park(const std::uint32_t *word, std::uint32_t expected, const deadline &d, std::uint32_t bitset,
                  bool interruptible) noexcept {
   if (d.ns == deadline::kExpired) return park_result::timedout;
+  const waiters::published pub(word, layout::kWaitPlain);  // mpsync-inspect sees this wait
   if (backend() == kSleepLoop) return park_sleeploop(word, expected, d, interruptible);
   // A timed futex wait returns EINTR for every handled signal, even with SA_RESTART, so the
   // interrupt check sees each signal (an untimed wait would restart silently). So a forever wait
@@ -202,6 +204,9 @@ park_result park(const std::uint32_t *word, std::uint32_t expected, const deadli
 park_result park_any(const park_word *w, unsigned n, const deadline &d, bool interruptible) noexcept {
   if (d.ns == deadline::kExpired) return park_result::timedout;
   if (n == 1) return park(w[0].word, w[0].expected, d, 0xffffffffu, interruptible);
+  constexpr unsigned kShown = 8;  // mpsync-inspect lists a wait-any under its first kShown words
+  waiters::published pub[kShown];
+  for (unsigned i = 0; i < n && i < kShown; ++i) pub[i].add(w[i].word, layout::kWaitAny);
   if (backend() == kSleepLoop || !arch::load(&g_waitv_ok, arch::relaxed) || n > sys::kWaitvMax)
     return poll_any(w, n, d, interruptible);
   sys::waitv_entry v[sys::kWaitvMax];

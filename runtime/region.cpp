@@ -1,12 +1,16 @@
-// Shared memory regions (the only syscalls outside runtime/futex.cpp): anonymous MAP_SHARED,
-// memfd, and named POSIX shm. Every region starts with a header that the opener verifies before
-// it touches anything else, so a short, foreign or half-created file is a clear error, never a
-// SIGBUS. Allocation is a bump pointer in the header, advanced with a CAS: shared by every process.
+// Shared memory regions (with runtime/futex.cpp and runtime/waiters.cpp, the only syscalls):
+// anonymous MAP_SHARED, memfd, and named POSIX shm. Every region starts with a header that the
+// opener verifies before it touches anything else, so a short, foreign or half-created file is a
+// clear error, never a SIGBUS. Allocation is a bump pointer in the header, advanced with a CAS:
+// shared by every process. The layout (header, name directory, waiter table, allocation tags) and
+// its invariants are in runtime/region_layout.hpp; names live in runtime/region_names.cpp.
 //
-// HEADER (64 bytes, one cache line; objects start after it)
-//   magic u64 "mpsyncR1"  — written last by the creator (release), checked first by openers
-//   size  u64             — the mapped length, checked against fstat()
-//   used  u64             — bump pointer (offset of the first free byte), CAS acq_rel
+// ALLOCATION (version 2)
+//   start = used (a multiple of 8); the tag at start; the object at the first multiple of `align`
+//   >= start + 16; used' = round8(object + size). One CAS on used reserves [start, used') for this
+//   caller alone; the tag is written after it (kind | magic last, release), so a reader walking
+//   the tags that meets a zero tag below `used` is looking at an allocation in progress and
+//   retries. A version-0 region (made before tags existed) keeps the old untagged bump.
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -18,15 +22,15 @@
 #include <string>
 
 #include "mpsync/mpsync.hpp"
+#include "region_layout.hpp"
+#include "waiters.hpp"
 
 namespace mpsync {
+bool names_valid(const mpsync_region &h) noexcept;  // runtime/region_names.cpp
+
 namespace {
 
-struct header {
-  std::uint64_t magic, size, used, pad[5];
-};
-static_assert(sizeof(header) == 64);
-constexpr std::uint64_t kMagic = 0x3152636e7973706dull;  // "mpsyncR1" little-endian
+using layout::header;
 
 header *hdr(const mpsync_region &h) { return static_cast<header *>(h.base); }
 // The largest region: past it every create is EINVAL, before any fd exists (fuzz/fuzz_capi found
@@ -39,11 +43,26 @@ status map_region(int fd, std::uint64_t size, bool create, mpsync_region &out) {
   void *p = mmap(nullptr, size, PROT_READ | PROT_WRITE, fd < 0 ? MAP_SHARED | MAP_ANONYMOUS : MAP_SHARED, fd, 0);
   if (p == MAP_FAILED) return status::system;
   out = {p, size, fd};
-  if (create) {
-    hdr(out)->size = size;
-    hdr(out)->used = sizeof(header);
-    arch::store(&hdr(out)->magic, kMagic, arch::release);
+  header *H = hdr(out);
+  if (create) {  // fresh memory is zero: the directory and the waiter table start empty
+    H->size = size;
+    H->used = sizeof(header);
+    if (const std::uint32_t dc = layout::dir_cap_for(size), wc = layout::waiters_cap_for(size); dc && wc) {
+      H->version = layout::kVersion;
+      H->dir_cap = dc;
+      H->dir_off = sizeof(header);
+      H->waiters_cap = wc;
+      H->waiters_off = H->dir_off + std::uint64_t{dc} * sizeof(layout::dir_entry);
+      H->heap_off = H->waiters_off + std::uint64_t{wc} * sizeof(layout::waiter_slot);
+      H->used = H->heap_off;
+    }
+    arch::store(&H->magic, layout::kMagic, arch::release);
+  } else if (!layout::header_valid(*H, size) || !names_valid(out)) {
+    munmap(p, size);
+    out = {};
+    return status::corrupt;
   }
+  waiters::add_region(out);
   return status::ok;
 }
 
@@ -55,7 +74,7 @@ status open_existing(int fd, mpsync_region &out) {
   if (fsize < sizeof(header)) return status::corrupt;  // short, or still being created
   header h;
   if (pread(fd, &h, sizeof h, 0) != static_cast<ssize_t>(sizeof h)) return status::corrupt;
-  if (h.magic != kMagic || h.size != fsize) return status::corrupt;  // foreign or truncated
+  if (!layout::header_valid(h, fsize)) return status::corrupt;  // foreign, truncated or garbage
   return map_region(fd, fsize, false, out);
 }
 
@@ -72,19 +91,33 @@ Region must(status s, const mpsync_region &h, int fd_to_close = -1) {
 #endif
 }  // namespace
 
-void *Region::alloc(std::uint64_t size, std::uint64_t align) noexcept {
+void *Region::alloc(std::uint64_t size, std::uint64_t align) noexcept { return alloc_object(size, align, layout::kRaw); }
+
+void *Region::alloc_object(std::uint64_t size, std::uint64_t align, unsigned kind) noexcept {
   if (!h_.base || align == 0 || (align & (align - 1)) != 0) return nullptr;
   header *H = hdr(h_);
-  std::uint64_t used = arch::load(&H->used, arch::relaxed), start;
+  const bool tagged = H->version == layout::kVersion;
+  const std::uint64_t lead = tagged ? sizeof(layout::tag) : 0;
+  std::uint64_t used = arch::load(&H->used, arch::relaxed), obj, end;
   do {
-    start = (used + align - 1) & ~(align - 1);
-    if (start < used || start > h_.size || size > h_.size - start) return nullptr;
-  } while (!arch::cas(&H->used, used, start + size, arch::acq_rel));
-  return static_cast<char *>(h_.base) + start;
+    const std::uint64_t start = tagged ? layout::round8(used) : used;
+    obj = (start + lead + align - 1) & ~(align - 1);
+    if (start < used || obj < start || obj > h_.size || size > h_.size - obj) return nullptr;
+    end = tagged ? layout::round8(obj + size) : obj + size;
+    if (end > h_.size) end = h_.size;
+  } while (!arch::cas(&H->used, used, end, arch::acq_rel));
+  char *base = static_cast<char *>(h_.base);
+  if (tagged) {
+    auto *t = reinterpret_cast<layout::tag *>(base + layout::round8(used));
+    arch::store(&t->size, size, arch::relaxed);
+    arch::store(&t->delta, static_cast<std::uint32_t>(obj - layout::round8(used)), arch::relaxed);
+    arch::store(&t->magic_kind, layout::kTagMagic | (kind & 0xffffu), arch::release);
+  }
+  return base + obj;
 }
 
 void *Region::at_offset(std::uint64_t offset) const noexcept {
-  return h_.base && offset >= sizeof(header) && offset < h_.size ? static_cast<char *>(h_.base) + offset : nullptr;
+  return h_.base && offset >= layout::heap_start(*hdr(h_)) && offset < h_.size ? static_cast<char *>(h_.base) + offset : nullptr;
 }
 
 std::uint64_t Region::offset_of(const void *p) const noexcept {
@@ -92,7 +125,10 @@ std::uint64_t Region::offset_of(const void *p) const noexcept {
 }
 
 void Region::close() noexcept {
-  if (h_.base) munmap(h_.base, h_.size);
+  if (h_.base) {
+    waiters::remove_region(h_);
+    munmap(h_.base, h_.size);
+  }
   if (h_.fd >= 0) ::close(h_.fd);
   h_ = {};
 }

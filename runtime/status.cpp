@@ -21,6 +21,7 @@ extern "C" const char *mpsync_strerror(int s) {
     case MPSYNC_ECORRUPT: return "object memory is not a valid state";
     case MPSYNC_ENOTSUP: return "not supported on this kernel or build";
     case MPSYNC_ESYS: return "unexpected operating-system error (see errno)";
+    case MPSYNC_EEXIST: return "the name is taken";
     case MPSYNC_URING_SUBMIT: return "io_uring wait prepared: submit the SQE (not acquired)";
     case MPSYNC_URING_REARM: return "woken but not acquired: prepare the wait again";
     default: return "unknown mpsync status";
@@ -58,6 +59,7 @@ void throw_status(status s) {
     case status::interrupted: throw interrupted(s);
     case status::not_supported: throw not_supported(s);
     case status::system: throw system_failure(s);
+    case status::exists: throw name_taken(s);
     default: throw error(s);
   }
 }

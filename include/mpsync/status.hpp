@@ -30,6 +30,7 @@ enum class status : int {
   corrupt = MPSYNC_ECORRUPT,
   not_supported = MPSYNC_ENOTSUP,
   system = MPSYNC_ESYS,
+  exists = MPSYNC_EEXIST,
 };
 
 // True for the statuses that mean "acquired" (ok, owner_dead).
@@ -53,6 +54,7 @@ struct broken_barrier : error { using error::error; };    // BROKEN (BrokenBarri
 struct interrupted : error { using error::error; };       // INTERRUPTED (KeyboardInterrupt)
 struct not_supported : error { using error::error; };     // ENOTSUP
 struct system_failure : error { using error::error; };    // ESYS (OSError)
+struct name_taken : error { using error::error; };        // EEXIST (FileExistsError): Region::make_named
 
 [[noreturn]] void throw_status(status s);
 #endif

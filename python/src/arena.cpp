@@ -12,7 +12,8 @@ namespace mpsync_py {
 namespace {
 
 constexpr std::uint64_t kMagic = 0x3141795079737071ull;  // "mpsyPyA1"-ish, little-endian tag
-constexpr std::uint64_t kRegionSize = kBlockSize + 2 * kSlotsOffset;
+// The block plus the region's own header, name directory and waiter table (32 KiB at this size).
+constexpr std::uint64_t kRegionSize = kBlockSize + 65536;
 
 struct Head {
   std::uint64_t magic, id_hi, id_lo;
