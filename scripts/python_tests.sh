@@ -9,6 +9,8 @@ venv=build-python/venv
 mkdir -p build-python
 p=0; f=0
 if ! bash scripts/python.sh "$venv"; then echo "python: 0 passed, 1 failed"; exit 1; fi
+# test_inspect.py compares mpsync.inspect() with the program's output, if the C build made it.
+export MPSYNC_INSPECT=${MPSYNC_INSPECT:-$PWD/build/tools/inspect/mpsync-inspect}
 for backend in futex sleeploop; do
   out=$(cd python/tests && MPSYNC_WAIT_BACKEND=$backend timeout 600 "../../$venv/bin/python" -m pytest -q -p no:cacheprovider 2>&1)
   echo "$out" | grep -E "^(FAILED|ERROR)" | head -20

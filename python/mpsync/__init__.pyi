@@ -2,7 +2,7 @@
 from multiprocessing.context import BaseContext
 from threading import BrokenBarrierError as BrokenBarrierError
 from types import TracebackType
-from typing import Any, Callable, Optional, TypeVar
+from typing import Any, Callable, Dict, Optional, TypeVar
 
 _T = TypeVar("_T")
 
@@ -86,3 +86,4 @@ class Barrier:
     def abort(self) -> None: ...
 
 def get_context(method: Optional[str] = ...) -> BaseContext: ...
+def inspect(*regions: str, deadlocks: bool = ...) -> Dict[str, Any]: ...

@@ -13,6 +13,7 @@
 namespace mpsync_py {
 
 PyObject *g_broken_barrier, *g_owner_died_warning, *g_corrupt_error;
+PyObject *inspect_json(PyObject *, PyObject *args);  // inspect.cpp: mpsync.inspect()
 namespace {
 Handle g_live;  // sentinel of the live-handle ring (only prev/next are used); guarded by the GIL
 
@@ -287,6 +288,7 @@ PyMethodDef module_methods[] = {
     {"_release_all", release_all, METH_NOARGS, "give back this process's slot references (a fork child's exit)"},
     {"_forked", forked, METH_NOARGS, "True in a fork child"},
     {"_slot_info", slot_info, METH_O, nullptr},
+    {"_inspect", inspect_json, METH_VARARGS, "(targets tuple, deadlocks bool) -> mpsync-inspect's JSON"},
     {nullptr, nullptr, 0, nullptr}};
 
 PyModuleDef module_def = {PyModuleDef_HEAD_INIT, "mpsync._mpsync",
