@@ -35,6 +35,8 @@
 #include <thread>
 #include <vector>
 
+#include "mpsync/mpsync.hpp"
+
 namespace mpb {
 
 // MPSYNC_BENCH_QUICK=1 (the meson smoke tests, compare --quick): shorter windows and fewer rounds.
@@ -49,12 +51,20 @@ inline std::int64_t now_ns() {
   return std::int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec;
 }
 
-// A T in MAP_SHARED anonymous memory: shared with fork() children, and with threads as well.
+// A T in shared memory — every object, mpsync's and glibc's alike, in one anonymous mpsync Region
+// (MAP_SHARED: shared with fork() children, and with threads as well), each on its own 128-byte
+// block so no two share a cache line or an adjacent-line prefetch. A Region is where mpsync
+// objects normally live, so a wait here pays what it pays in a program: the waiter-table
+// publication mpsync-inspect reads (runtime/waiters.hpp). Blocks are not reused.
+inline mpsync::Region &bench_region() {
+  static mpsync::Region r = mpsync::Region::anonymous(std::uint64_t{256} << 20);
+  return r;
+}
 template <class T, class... A>
 T *shared_new(A &&...a) {
-  void *m = mmap(nullptr, sizeof(T), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-  if (m == MAP_FAILED) {
-    std::perror("mmap");
+  void *m = bench_region().alloc(sizeof(T) < 128 ? 128 : sizeof(T), 128);
+  if (!m) {
+    std::fprintf(stderr, "bench region full\n");
     std::abort();
   }
   return ::new (m) T(static_cast<A &&>(a)...);
@@ -62,7 +72,6 @@ T *shared_new(A &&...a) {
 template <class T>
 void shared_delete(T *p) {
   p->~T();
-  munmap(p, sizeof(T));
 }
 
 // Raw shared futex words (no FUTEX_PRIVATE_FLAG: they work across processes).

@@ -97,15 +97,15 @@ inline constexpr std::uint64_t round8(std::uint64_t x) noexcept { return (x + 7)
 
 // Metadata is laid out only in regions of at least kMetaMinSize; capacities grow with the size.
 inline constexpr std::uint64_t kMetaMinSize = 4096;
+inline constexpr std::uint32_t clamp_cap(std::uint64_t n, std::uint32_t lo) noexcept {
+  return static_cast<std::uint32_t>(n < lo ? lo : n > 256 ? 256 : n);
+}
+// 4 entries + 8 slots (640 B) at 4 KiB, 32 + 64 (5 KiB) at 64 KiB, 256 + 256 (32 KiB) from 512 KiB.
 inline constexpr std::uint32_t dir_cap_for(std::uint64_t size) noexcept {
-  if (size < kMetaMinSize) return 0;
-  const std::uint64_t n = size / 1024;  // 4 entries at 4 KiB ... 256 at 256 KiB and beyond
-  return static_cast<std::uint32_t>(n > 256 ? 256 : n);
+  return size < kMetaMinSize ? 0 : clamp_cap(size / 2048, 4);
 }
 inline constexpr std::uint32_t waiters_cap_for(std::uint64_t size) noexcept {
-  if (size < kMetaMinSize) return 0;
-  const std::uint64_t n = size / 512;  // 8 slots at 4 KiB ... 256 at 128 KiB and beyond
-  return static_cast<std::uint32_t>(n > 256 ? 256 : n);
+  return size < kMetaMinSize ? 0 : clamp_cap(size / 1024, 8);
 }
 
 // A header read from untrusted memory: true if its directory, waiter table and heap are inside the

@@ -26,6 +26,7 @@ struct entry {
   std::uintptr_t table;
 };
 entry g_regs[kMaxRegions];
+std::uint32_t g_hwm;  // entries [0, g_hwm) have ever been used: lookups scan only those
 
 std::uint32_t g_pid;  // cached getpid(); 0 until first use, cleared in a fork child
 void forget_pid() noexcept { g_pid = 0; }
@@ -68,9 +69,12 @@ void fill(layout::waiter_slot *s, std::uint32_t pid, std::uint32_t flags, std::u
 void add_region(const mpsync_region &h) noexcept {
   const auto *H = static_cast<const layout::header *>(h.base);
   if (H->version != layout::kVersion || H->waiters_cap == 0) return;
-  for (entry &e : g_regs) {
+  for (std::uint32_t i = 0; i < kMaxRegions; ++i) {
+    entry &e = g_regs[i];
     const std::uint32_t odd = claim(e, [](const entry &x) { return arch::load(&x.base, arch::relaxed) == 0; });
     if (!odd) continue;
+    for (std::uint32_t h = arch::load(&g_hwm, arch::relaxed); h < i + 1 && !arch::cas(&g_hwm, h, i + 1, arch::relaxed);) {
+    }
     arch::store(&e.size, h.size, arch::relaxed);
     arch::store(&e.cap, H->waiters_cap, arch::relaxed);
     arch::store(&e.table, reinterpret_cast<std::uintptr_t>(h.base) + H->waiters_off, arch::relaxed);
@@ -97,7 +101,9 @@ namespace {
 // The registry entry whose region holds p: its base, size and table (seqlock read).
 bool lookup(const void *p, entry &out) noexcept {
   const auto a = reinterpret_cast<std::uintptr_t>(p);
-  for (const entry &e : g_regs) {
+  const std::uint32_t n = arch::load(&g_hwm, arch::acquire);
+  for (std::uint32_t i = 0; i < n && i < kMaxRegions; ++i) {
+    const entry &e = g_regs[i];
     const std::uint32_t s1 = arch::load(&e.seq, arch::acquire);
     if (s1 & 1) continue;
     entry c;

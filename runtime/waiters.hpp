@@ -10,7 +10,9 @@
 // an entry by CASing its seq from even to odd, rewrites it, and stores seq + 2 (release). A reader
 // (any parking thread) reads seq (acquire), the fields, then seq again, and skips the entry if the
 // two differ or are odd. No lock: a fork in the middle of a rewrite leaves that one entry odd in the
-// child, which then never publishes for that region (the waits themselves are unaffected).
+// child, which then never publishes for that region (the waits themselves are unaffected). A
+// high-water mark bounds the scan to the entries ever used (one, for a program with one region).
+// Measured (bench/probe_publish, this 2-vCPU EPYC VM): see docs/inspect.md, "Cost".
 // Unmapping a region while a thread waits on a word inside it is already undefined behaviour, so
 // a reader that found its word's region may use the table until its wait ends.
 #ifndef MPSYNC_RUNTIME_WAITERS_HPP

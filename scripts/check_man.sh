@@ -18,7 +18,7 @@ for page in "$mandir"/man7/*.7 "$mandir"/man3/*.3; do
   [ -z "$w" ] || { echo "$page: $w" | head -5; bad=$((bad + 1)); }
   man -l "$page" >/dev/null 2>&1 || { echo "$page: man -l failed"; bad=$((bad + 1)); }
 done
-for name in "7 mpsync" "3 mpsync_lock_acquire" "3 mpsync_cond_wait" "3 mpsync_region_create_memfd"; do
+for name in "7 mpsync" "3 mpsync_lock_acquire" "3 mpsync_cond_wait" "3 mpsync_region_create_memfd" "3 mpsync_region_name"; do
   MANPATH=$mandir man -w $name >/dev/null 2>&1 || { echo "man $name: not found"; bad=$((bad + 1)); }
   # (grep, not grep -q: with pipefail an early exit could fail the pipeline by SIGPIPE to man)
   MANPATH=$mandir man $name 2>/dev/null | grep "SEE ALSO" >/dev/null || { echo "man $name: does not render"; bad=$((bad + 1)); }

@@ -27,6 +27,8 @@ inst=$stage/root$prefix
 libdir=$(find "$inst" -name 'mpsync.pc' -printf '%h\n' | head -1)
 check "man pages (installed: groff -wall, man -l, man 3 mpsync_lock_acquire)" \
   bash "$root/scripts/check_man.sh" "$(find "$inst" -type d -name man7 -printf '%h\n' | head -1)"
+check "mpsync-inspect (installed in bin/: --help, a listing)" \
+  sh -c "'$inst/bin/mpsync-inspect' --help | grep deadlocks >/dev/null && '$inst/bin/mpsync-inspect' >/dev/null"
 
 # ---- pkg-config ----
 export PKG_CONFIG_PATH=$libdir PKG_CONFIG_SYSROOT_DIR=$stage/root

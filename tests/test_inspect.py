@@ -3,11 +3,11 @@
 field by field, deadlocks of two and three processes found (exit status 2, every thread named),
 a dead owner reported, and no false positive on a busy live queue. Writes a GoogleTest-style XML
 (tests/results/inspect.xml) so scripts/tally.py counts each case.
-Usage: test_inspect.py INSPECT_SCENE MPSYNC_INSPECT RESULTS_XML"""
+Usage: test_inspect.py INSPECT_SCENE MPSYNC_INSPECT RESULTS_XML DEADLOCK_EXAMPLE"""
 import json, os, subprocess, sys, time, traceback
 from xml.sax.saxutils import quoteattr
 
-SCENE, INSPECT, XML = sys.argv[1:4]
+SCENE, INSPECT, XML, EXAMPLE = sys.argv[1:5]
 LIMIT = 20.0  # seconds any one step may take (a hang fails the case, never the suite)
 
 
@@ -111,12 +111,12 @@ def deadlock_case(mode, n):
 
 def test_deadlock_two_processes():
     edges = deadlock_case("deadlock2", 2)
-    assert sorted(e["object"] for e in edges) == ['"A"', '"B"'] and {e["kind"] for e in edges} == {"lock", "rlock"}
+    assert sorted(e["object"] for e in edges) == ["A", "B"] and {e["kind"] for e in edges} == {"lock", "rlock"}
 
 
 def test_deadlock_three_processes():
     edges = deadlock_case("deadlock3", 3)
-    assert sorted(e["object"] for e in edges) == ['"L0"', '"L1"', '"L2"']
+    assert sorted(e["object"] for e in edges) == ["L0", "L1", "L2"]
 
 
 def test_dead_owner():
@@ -145,6 +145,32 @@ def test_busy_queue_is_no_deadlock():
         assert seen_waiters > 0  # the queue was contended while we looked
     finally:
         s.close()
+
+
+def test_watch_refreshes_until_interrupted():
+    p = subprocess.Popen([INSPECT, "--watch", "0.1"], stdout=subprocess.PIPE, text=True)
+    time.sleep(0.5)
+    p.send_signal(subprocess.signal.SIGINT)
+    out, _ = p.communicate(timeout=LIMIT)
+    assert p.returncode == 0 and out.count("\x1b[2J") >= 2
+
+
+def test_readme_example_is_found():
+    p = subprocess.Popen([EXAMPLE, "20"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert "deadlocked" in p.stdout.readline()
+        end = time.monotonic() + LIMIT
+        while True:
+            rc, out, _ = inspect("--deadlocks", "/mpsync-deadlock-demo")
+            if rc == 2 or time.monotonic() > end:
+                break
+            time.sleep(0.1)
+        assert rc == 2, out
+        assert "(transfer)" in out and "(audit)" in out and '"accounts"' in out and '"ledger"' in out
+    finally:
+        p.kill()
+        p.wait(timeout=LIMIT)
+        subprocess.run(["rm", "-f", "/dev/shm/mpsync-deadlock-demo"])
 
 
 def test_refuses_what_is_not_a_region():

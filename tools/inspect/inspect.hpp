@@ -70,7 +70,8 @@ bool collect(const std::vector<std::string> &targets, std::vector<region> &out, 
 // busy queue (waits that end) never reports.
 struct edge {
   thread_ref waiter;
-  std::string region, object;  // region name/path; object name or "offset N"
+  std::string region, object;  // region name/path; the object's name ("" if unnamed)
+  std::uint64_t offset = 0;
   std::string kind;
   thread_ref owner;
   double since = 0;  // when the waiter began: the same wait in both reads, not a new one

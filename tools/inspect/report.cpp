@@ -48,8 +48,8 @@ std::string thread_text(const thread_ref &t) {
 }
 
 std::string region_label(const region &r) { return r.name.empty() ? r.path : r.name; }
-std::string object_label(const object &o) {
-  return o.name.empty() ? "offset " + std::to_string(o.offset) : "\"" + o.name + "\"";
+std::string object_label(const edge &e) {
+  return e.object.empty() ? "at offset " + std::to_string(e.offset) : "\"" + e.object + "\"";
 }
 
 double now_real() {
@@ -94,7 +94,7 @@ std::string finding_key(const finding &f) {
   std::ostringstream o;
   o << f.dead_owner;
   for (const edge &e : f.edges)
-    o << "|" << e.waiter.tid << "@" << e.since << ">" << e.region << "/" << e.object << ">" << e.owner.tid;
+    o << "|" << e.waiter.tid << "@" << e.since << ">" << e.region << "/" << e.offset << ">" << e.owner.tid;
   return o.str();
 }
 
@@ -108,7 +108,7 @@ std::vector<finding> deadlocks(const std::vector<region> &regions) {
       if (!o.owner || !o.lock_word) continue;
       for (const waiter &w : o.waiters) {
         if (w.any || w.word != o.lock_word) continue;
-        edge e{w.who, region_label(r), object_label(o), o.kind, *o.owner, w.since};
+        edge e{w.who, region_label(r), o.name, o.offset, o.kind, *o.owner, w.since};
         if (!o.owner->alive) found.push_back({true, {e}});
         else out[w.who.tid] = e;
       }
@@ -204,7 +204,7 @@ std::string to_json(const std::vector<region> &regions, const std::vector<findin
       for (std::size_t j = 0; j < f.edges.size(); ++j) {
         const edge &e = f.edges[j];
         o << (j ? ", " : "") << "{\"waiter\": " << thread_json(e.waiter) << ", \"region\": " << quote(e.region)
-          << ", \"object\": " << quote(e.object) << ", \"kind\": " << quote(e.kind) << ", \"owner\": " << thread_json(e.owner)
+          << ", \"object\": " << (e.object.empty() ? "null" : quote(e.object)) << ", \"offset\": " << e.offset << ", \"kind\": " << quote(e.kind) << ", \"owner\": " << thread_json(e.owner)
           << "}";
       }
       o << "]}";
@@ -260,13 +260,13 @@ std::string to_text(const std::vector<finding> &found) {
   for (const finding &f : found) {
     if (f.dead_owner) {
       const edge &e = f.edges[0];
-      o << "A wait that can never end: thread " << thread_text(e.waiter) << " waits for " << e.kind << " " << e.object
+      o << "A wait that can never end: thread " << thread_text(e.waiter) << " waits for " << e.kind << " " << object_label(e)
         << " in " << e.region << ", whose owner thread " << e.owner.tid << " no longer exists\n";
       continue;
     }
     o << "Found a deadlock of " << f.edges.size() << (f.edges.size() == 1 ? " thread" : " threads") << ":\n";
     for (const edge &e : f.edges)
-      o << "  thread " << thread_text(e.waiter) << " waits for " << e.kind << " " << e.object << " in " << e.region
+      o << "  thread " << thread_text(e.waiter) << " waits for " << e.kind << " " << object_label(e) << " in " << e.region
         << ", held by thread " << thread_text(e.owner) << "\n";
   }
   return o.str();
