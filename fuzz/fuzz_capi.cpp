@@ -262,6 +262,7 @@ void step(fz::input &in) {
       }
       FZ_EXPECT("region_create", got, MPSYNC_OK);
       FZ_CHECK((mpsync_region_fd(r) >= 0) == memfd, "region_fd");
+      std::uint64_t heap = size;  // the lowest offset an allocation returned: the heap starts at or before it
       for (int k = 0; k < 4; ++k) {
         const std::uint64_t sz = in.u8() < 128 ? in.u8() : in.u64(), al = in.u8() < 200 ? std::uint64_t{1} << (in.u8() % 13) : in.u64();
         void *p = mpsync_region_alloc(r, sz, al);
@@ -270,11 +271,15 @@ void step(fz::input &in) {
         FZ_CHECK(al && (al & (al - 1)) == 0 && off % al == 0, "alloc: offset %llu, align %llu", (unsigned long long)off, (unsigned long long)al);
         FZ_CHECK(off >= 64 && off <= size && sz <= size - off, "alloc out of the region");
         if (sz) FZ_CHECK(mpsync_region_at(r, off) == p, "region_at(offset_of(p)) != p");
+        if (off < heap) heap = off;
         std::memset(p, 0xa5, sz);  // ASan: the whole block is addressable
       }
       const std::uint64_t off = in.u64();
       void *q = mpsync_region_at(r, off);
-      FZ_CHECK((q != nullptr) == (off >= 64 && off < size), "region_at(%llu)", (unsigned long long)off);
+      // NULL below the heap (the header, the name directory and the waiter table are not
+      // the caller's) and at or past the end; an address at every offset from the heap on.
+      FZ_CHECK(!q || (off >= 64 && off < size), "region_at(%llu) inside the header or past the end", (unsigned long long)off);
+      FZ_CHECK(q || off < heap || off >= size, "region_at(%llu) NULL inside the heap (from %llu)", (unsigned long long)off, (unsigned long long)heap);
       FZ_CHECK(mpsync_region_at(nullptr, 64) == nullptr && mpsync_region_alloc(nullptr, 8, 8) == nullptr, "NULL region");
       mpsync_region_close(r);
       break;
