@@ -38,7 +38,7 @@ void waitv_set(waitv_entry &e, const std::uint32_t *word, std::uint32_t expected
 int futex_waitv(waitv_entry *v, unsigned n, std::int64_t abs_ns) noexcept;
 
 std::int64_t monotonic_ns() noexcept;         // CLOCK_MONOTONIC (vDSO)
-std::int64_t realtime_ns() noexcept;          // CLOCK_REALTIME (vDSO): wall time for the waiter table
+std::int64_t realtime_ns() noexcept;          // CLOCK_REALTIME_COARSE (vDSO, one tick: 1-4 ms): the waiter table
 std::uint32_t getpid() noexcept;
 int sleep_ns(std::int64_t ns) noexcept;       // 0, or -EINTR
 // The sleep loop's signal gate. A signal handled while the loop polls between two naps would run

@@ -97,6 +97,7 @@ void *Region::alloc_object(std::uint64_t size, std::uint64_t align, unsigned kin
   if (!h_.base || align == 0 || (align & (align - 1)) != 0) return nullptr;
   header *H = hdr(h_);
   const bool tagged = H->version == layout::kVersion;
+  if (tagged && align > (std::uint64_t{1} << 31)) return nullptr;  // the tag's delta is 32 bits
   const std::uint64_t lead = tagged ? sizeof(layout::tag) : 0;
   std::uint64_t used = arch::load(&H->used, arch::relaxed), obj, end;
   do {

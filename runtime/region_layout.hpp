@@ -40,9 +40,12 @@
 //   seq u32    seqlock: odd while the owner rewrites the slot; readers retry on odd or changed
 //   pid u32, flags u32 (kWaitPlain, kWaitAny)
 //   word u64   offset of the futex word the thread parks on
-//   since i64  CLOCK_REALTIME ns when it began to wait
-// A slot whose tid is gone (the process died while parked) is reclaimed by a claimer that finds
-// the table full; readers skip slots whose thread no longer exists.
+//   since i64  CLOCK_REALTIME_COARSE ns when it began to wait (kept across a re-park on the same word
+//              within 100 ms of waking: a spurious wake-up does not restart the wait)
+// seq is made odd from (seq | 1), so a writer that died mid-write cannot leave readers an even,
+// half-written slot. A slot whose tid is gone (the process died while parked) is reclaimed by a
+// claimer that finds the table full (each thread scans for those at most once a second); readers
+// skip slots whose thread no longer exists. An owner clears its slot only while tid is still its.
 #ifndef MPSYNC_RUNTIME_REGION_LAYOUT_HPP
 #define MPSYNC_RUNTIME_REGION_LAYOUT_HPP
 
@@ -115,6 +118,8 @@ inline bool header_valid(const header &h, std::uint64_t mapped) noexcept {
   if (h.version == 0) return h.used >= sizeof(header) && h.used <= h.size;
   if (h.version != kVersion) return false;
   if (h.dir_cap > 4096 || h.waiters_cap > 4096) return false;
+  // Each offset within the region first, so the sums below cannot wrap around.
+  if (h.dir_off > h.size || h.waiters_off > h.size || h.heap_off > h.size) return false;
   const std::uint64_t dir_end = h.dir_off + std::uint64_t{h.dir_cap} * sizeof(dir_entry);
   const std::uint64_t w_end = h.waiters_off + std::uint64_t{h.waiters_cap} * sizeof(waiter_slot);
   return h.dir_off >= sizeof(header) && h.dir_off % 8 == 0 && dir_end <= h.waiters_off && h.waiters_off % 8 == 0 &&

@@ -15,6 +15,12 @@
 //   object after their acquire load of "ready". A winner whose thread dies while constructing
 //   (named, owner gone) is declared dead by a waiter (CAS named->dead), and the waiters race anew;
 //   an entry stuck claimed for 1 s is declared dead the same way (a namer that died mid-claim).
+//   name() does not wait for a constructing entry: EEXIST while its namer lives, else it is
+//   declared dead and the name is free. A winner whose entry was declared dead while it constructed
+//   (it looked gone) cannot make it ready (the CAS fails): it looks the name up again, and its
+//   object stays allocated but unnamed.
+// Every call re-reads and re-checks the header (dview): a header scribbled on after the region was
+// opened gives ECORRUPT (name, find_or_make) or "absent" (find), never an access outside the map.
 #include <cstring>
 #include <new>
 
@@ -28,12 +34,42 @@ namespace {
 using layout::dir_entry;
 
 layout::header *hdr(const mpsync_region &h) { return static_cast<layout::header *>(h.base); }
-dir_entry *dir(const mpsync_region &h) {
-  return reinterpret_cast<dir_entry *>(static_cast<char *>(h.base) + hdr(h)->dir_off);
-}
-std::uint32_t dir_cap(const mpsync_region &h) {
-  const layout::header *H = hdr(h);
-  return H->version == layout::kVersion ? H->dir_cap : 0;
+
+// The directory as the live header describes it, read and checked on every call: another process
+// may have scribbled over the header since this one opened the region. ok is false if the header
+// is garbage now (the caller answers ECORRUPT); cap is 0 in a region without a directory.
+struct dview {
+  char *base = nullptr;
+  dir_entry *d = nullptr;
+  std::uint32_t cap = 0;
+  std::uint64_t heap = 0, size = 0;
+  std::uint64_t *used = nullptr;
+  bool ok = false;
+};
+dview view(const mpsync_region &h) {
+  const layout::header *src = hdr(h);
+  layout::header H{};
+  H.magic = src->magic;
+  H.size = src->size;
+  H.used = arch::load(&src->used, arch::acquire);
+  H.version = src->version;
+  H.dir_cap = src->dir_cap;
+  H.dir_off = src->dir_off;
+  H.waiters_cap = src->waiters_cap;
+  H.waiters_off = src->waiters_off;
+  H.heap_off = src->heap_off;
+  dview v;
+  if (!layout::header_valid(H, h.size)) return v;
+  v.base = static_cast<char *>(h.base);
+  v.ok = true;
+  v.size = H.size;
+  v.heap = layout::heap_start(H);
+  v.used = &hdr(h)->used;
+  if (H.version == layout::kVersion) {
+    v.d = reinterpret_cast<dir_entry *>(v.base + H.dir_off);
+    v.cap = H.dir_cap;
+  }
+  return v;
 }
 
 bool name_ok(std::string_view n) { return !n.empty() && n.size() <= layout::kNameMax && n.find('\0') == n.npos; }
@@ -54,10 +90,10 @@ kind_shape shape(std::uint32_t kind) {
 }
 
 // An object of `kind` at `off` lies wholly inside the region's allocated part.
-bool inside(const mpsync_region &h, std::uint64_t off, std::uint32_t kind) {
+bool inside(const dview &v, std::uint64_t off, std::uint32_t kind) {
   const kind_shape k = shape(kind);
-  const std::uint64_t used = arch::load(&hdr(h)->used, arch::acquire);
-  return k.size && off >= layout::heap_start(*hdr(h)) && off % k.align == 0 && off <= used && k.size <= used - off;
+  const std::uint64_t used = arch::load(v.used, arch::acquire);  // live: may be garbage by now
+  return k.size && used <= v.size && off >= v.heap && off % k.align == 0 && off <= used && k.size <= used - off;
 }
 
 bool same_name(const dir_entry &e, std::string_view n) {
@@ -84,9 +120,9 @@ std::uint32_t settled(dir_entry &e) {
 
 // Claim the first free entry and make it named with this name, kind and offset. Returns the
 // index, -1 when the directory is full, -2 when our entry was declared dead before it was named.
-int claim(const mpsync_region &h, std::string_view n, std::uint32_t kind, std::uint64_t off) {
-  dir_entry *d = dir(h);
-  for (std::uint32_t i = 0; i < dir_cap(h); ++i) {
+int claim(const dview &v, std::string_view n, std::uint32_t kind, std::uint64_t off) {
+  dir_entry *d = v.d;
+  for (std::uint32_t i = 0; i < v.cap; ++i) {
     std::uint32_t s = layout::kFree;
     if (arch::load(&d[i].state, arch::relaxed) != s || !arch::cas(&d[i].state, s, std::uint32_t{layout::kClaimed}, arch::acq_rel))
       continue;
@@ -105,8 +141,8 @@ int claim(const mpsync_region &h, std::string_view n, std::uint32_t kind, std::u
 }
 
 // The lowest entry below i that owns name n (named or ready), or -1.
-int owner_below(const mpsync_region &h, int i, std::string_view n) {
-  dir_entry *d = dir(h);
+int owner_below(const dview &v, int i, std::string_view n) {
+  dir_entry *d = v.d;
   for (int j = 0; j < i; ++j) {
     const std::uint32_t s = settled(d[j]);
     if ((s == layout::kNamed || s == layout::kReady) && same_name(d[j], n)) return j;
@@ -124,28 +160,33 @@ int owner_below(const mpsync_region &h, int i, std::string_view n) {
 
 void set_state(dir_entry &e, std::uint32_t from, std::uint32_t to) { arch::cas(&e.state, from, to, arch::acq_rel); }
 
-// A ready entry's object, checked; nullptr (and *kind untouched) if it is garbage.
-void *object_of(const mpsync_region &h, const dir_entry &e, int *kind) {
-  const std::uint32_t k = e.kind;
-  const std::uint64_t off = e.offset;
-  if (!inside(h, off, k)) return nullptr;
-  if (kind) *kind = static_cast<int>(k);
-  return static_cast<char *>(h.base) + off;
-}
-
-// Look n up: the ready object (returned), or the index of an entry still constructing it.
-void *lookup(const mpsync_region &h, std::string_view n, int *kind, int *constructing) {
-  dir_entry *d = dir(h);
-  *constructing = -1;
-  for (std::uint32_t i = 0; i < dir_cap(h); ++i) {
-    const std::uint32_t s = arch::load(&d[i].state, arch::acquire);
+// What a lookup of a name found: the ready object, or the entry still constructing it, or a
+// ready entry whose kind or offset is garbage (corrupt: the name is taken by nothing usable).
+struct found {
+  void *p = nullptr;
+  int kind = 0;
+  int constructing = -1;
+  bool corrupt = false;
+  bool any() const { return p || constructing >= 0 || corrupt; }
+};
+found lookup(const dview &v, std::string_view n) {
+  found f;
+  for (std::uint32_t i = 0; i < v.cap; ++i) {
+    dir_entry &e = v.d[i];
+    const std::uint32_t s = arch::load(&e.state, arch::acquire);
     if (s == layout::kFree) break;  // free entries are a suffix
-    if ((s != layout::kNamed && s != layout::kReady) || !same_name(d[i], n)) continue;
-    if (s == layout::kReady) return object_of(h, d[i], kind);
-    *constructing = static_cast<int>(i);
-    return nullptr;
+    if ((s != layout::kNamed && s != layout::kReady) || !same_name(e, n)) continue;
+    if (s == layout::kNamed) {
+      f.constructing = static_cast<int>(i);
+    } else if (inside(v, e.offset, e.kind)) {
+      f.p = v.base + e.offset;
+      f.kind = static_cast<int>(e.kind);
+    } else {
+      f.corrupt = true;
+    }
+    return f;
   }
-  return nullptr;
+  return f;
 }
 
 // Wait while entry i is named (being constructed); declare it dead if its namer's thread is gone.
@@ -162,12 +203,14 @@ void wait_constructed(dir_entry &e) {
 
 // Called by the region opener (runtime/region.cpp) after the header checked out.
 bool names_valid(const mpsync_region &h) noexcept {
-  const dir_entry *d = dir(h);
-  for (std::uint32_t i = 0; i < dir_cap(h); ++i) {
+  const dview v = view(h);
+  if (!v.ok) return false;
+  const dir_entry *d = v.d;
+  for (std::uint32_t i = 0; i < v.cap; ++i) {
     const std::uint32_t s = arch::load(&d[i].state, arch::acquire);
     if (s > layout::kDead) return false;
     if (s != layout::kReady) continue;
-    if (!inside(h, d[i].offset, d[i].kind) || d[i].name[0] == '\0' ||
+    if (!inside(v, d[i].offset, d[i].kind) || d[i].name[0] == '\0' ||
         std::memchr(d[i].name, '\0', sizeof d[i].name) == nullptr)
       return false;
   }
@@ -176,18 +219,30 @@ bool names_valid(const mpsync_region &h) noexcept {
 
 status Region::name_object(std::string_view n, int kind, const void *object) noexcept {
   if (!h_.base || !name_ok(n) || !shape(static_cast<std::uint32_t>(kind)).size || !object) return status::invalid;
+  const dview v = view(h_);
+  if (!v.ok) return status::corrupt;
   const auto off = static_cast<std::uint64_t>(static_cast<const char *>(object) - static_cast<const char *>(h_.base));
-  if (static_cast<const char *>(object) < static_cast<const char *>(h_.base) || !inside(h_, off, kind))
+  if (static_cast<const char *>(object) < static_cast<const char *>(h_.base) || !inside(v, off, static_cast<std::uint32_t>(kind)))
     return status::invalid;
-  if (dir_cap(h_) == 0) return status::overflow;
+  if (v.cap == 0) return status::overflow;
   for (;;) {
-    int constructing = -1;
-    if (lookup(h_, n, nullptr, &constructing) || constructing >= 0) return status::exists;
-    const int i = claim(h_, n, static_cast<std::uint32_t>(kind), off);
-    if (i == -1) return status::overflow;
+    const found f = lookup(v, n);
+    if (f.corrupt) return status::corrupt;
+    if (f.p) return status::exists;
+    if (f.constructing >= 0) {  // a find_or_make constructing it: taken, unless its namer died (then free)
+      dir_entry &c = v.d[f.constructing];
+      if (!sys::thread_gone(c.owner_tid)) return status::exists;
+      set_state(c, layout::kNamed, layout::kDead);
+      continue;
+    }
+    const int i = claim(v, n, static_cast<std::uint32_t>(kind), off);
+    if (i == -1) {  // full; but a racer may have taken the name meanwhile (then: EEXIST, not EOVERFLOW)
+      if (lookup(v, n).any()) continue;
+      return status::overflow;
+    }
     if (i == -2) continue;
-    dir_entry &e = dir(h_)[i];
-    if (owner_below(h_, i, n) >= 0) {
+    dir_entry &e = v.d[i];
+    if (owner_below(v, i, n) >= 0) {
       set_state(e, layout::kNamed, layout::kDead);
       return status::exists;
     }
@@ -197,27 +252,38 @@ status Region::name_object(std::string_view n, int kind, const void *object) noe
 }
 
 void *Region::find_object(std::string_view n, int *kind) const noexcept {
-  if (!h_.base || !name_ok(n) || dir_cap(h_) == 0) return nullptr;
-  int constructing;
-  return lookup(h_, n, kind, &constructing);
+  if (!h_.base || !name_ok(n)) return nullptr;
+  const dview v = view(h_);
+  const found f = lookup(v, n);  // a garbage header gives cap 0: absent
+  if (f.p && kind) *kind = f.kind;
+  return f.p;
 }
 
 void *Region::find_or_make_object(std::string_view n, int kind, std::uint64_t size, std::uint64_t align,
                                   void (*construct)(void *, void *), void *ctx, int *found_kind) {
   if (!h_.base || !name_ok(n) || !shape(static_cast<std::uint32_t>(kind)).size) detail::fail(status::invalid);
-  if (dir_cap(h_) == 0) detail::fail(status::overflow);
+  const dview v = view(h_);
+  if (!v.ok) detail::fail(status::corrupt);
+  if (v.cap == 0) detail::fail(status::overflow);
   for (;;) {
-    int constructing = -1;
-    if (void *p = lookup(h_, n, found_kind, &constructing)) return p;
-    if (constructing >= 0) {
-      wait_constructed(dir(h_)[constructing]);
+    const found f = lookup(v, n);
+    if (f.corrupt) detail::fail(status::corrupt);
+    if (f.p) {
+      *found_kind = f.kind;
+      return f.p;
+    }
+    if (f.constructing >= 0) {
+      wait_constructed(v.d[f.constructing]);
       continue;
     }
-    const int i = claim(h_, n, static_cast<std::uint32_t>(kind), 0);
-    if (i == -1) detail::fail(status::overflow);
+    const int i = claim(v, n, static_cast<std::uint32_t>(kind), 0);
+    if (i == -1) {  // full: a racer may hold the name by now
+      if (lookup(v, n).any()) continue;
+      detail::fail(status::overflow);
+    }
     if (i == -2) continue;
-    dir_entry &e = dir(h_)[i];
-    if (owner_below(h_, i, n) >= 0) {  // lost the race: wait for the owner's object
+    dir_entry &e = v.d[i];
+    if (owner_below(v, i, n) >= 0) {  // lost the race: wait for the owner's object
       set_state(e, layout::kNamed, layout::kDead);
       continue;
     }
@@ -230,9 +296,11 @@ void *Region::find_or_make_object(std::string_view n, int kind, std::uint64_t si
     void *p = alloc_object(size, align, static_cast<unsigned>(kind));
     if (!p) region_full();
     construct(p, ctx);
-    e.offset = static_cast<std::uint64_t>(static_cast<char *>(p) - static_cast<char *>(h_.base));
+    e.offset = static_cast<std::uint64_t>(static_cast<char *>(p) - v.base);
     guard.e = nullptr;
-    set_state(e, layout::kNamed, layout::kReady);
+    std::uint32_t named = layout::kNamed;
+    if (!arch::cas(&e.state, named, std::uint32_t{layout::kReady}, arch::acq_rel))
+      continue;  // declared dead meanwhile (we looked gone): our object stays unnamed; look again
     *found_kind = kind;
     return p;
   }

@@ -54,15 +54,28 @@ std::uint32_t claim(entry &e, Want want) noexcept {
 }
 
 void fill(layout::waiter_slot *s, std::uint32_t pid, std::uint32_t flags, std::uint64_t word, std::int64_t since) noexcept {
-  const std::uint32_t q = arch::load(&s->seq, arch::relaxed);
-  arch::store(&s->seq, q + 1, arch::relaxed);
+  // Odd while writing even if a writer that died mid-fill left seq odd (q + 1 would be even then).
+  const std::uint32_t q = arch::load(&s->seq, arch::relaxed) | 1u;
+  arch::store(&s->seq, q, arch::relaxed);
   arch::fence(arch::release);
   arch::store(&s->pid, pid, arch::relaxed);
   arch::store(&s->flags, flags, arch::relaxed);
   arch::store(&s->word, word, arch::relaxed);
   arch::store(&s->since, since, arch::relaxed);
-  arch::store(&s->seq, q + 2, arch::release);
+  arch::store(&s->seq, q + 1, arch::release);
 }
+
+// The last wait this thread withdrew: a thread that re-parks on the same word right away (a
+// spurious or stolen wake-up, a retry after a timeout slice) is still in the same wait, and keeps
+// its start time, so "waiting for 12.0 s" and the inspector's two-read confirmation stay true.
+struct last_wait {
+  std::uintptr_t word = 0;
+  std::int64_t since = 0, ended = 0;
+};
+__thread last_wait t_last __attribute__((tls_model("initial-exec")));
+__thread std::int64_t t_reclaimed __attribute__((tls_model("initial-exec")));  // when this thread last scanned for dead waiters' slots
+constexpr std::int64_t kSameWait = 100000000;   // 100 ms
+constexpr std::int64_t kReclaimEvery = 1000000000;  // 1 s: a full table costs one /proc scan per second
 
 }  // namespace
 
@@ -135,15 +148,25 @@ layout::waiter_slot *published::publish(const std::uint32_t *word, std::uint32_t
   auto *table = reinterpret_cast<layout::waiter_slot *>(e.table);
   const std::uint32_t tid = detail::self_tid();
   const std::uint64_t off = reinterpret_cast<std::uintptr_t>(word) - e.base;
+  const std::int64_t now = sys::realtime_ns();
+  const last_wait &l = t_last;
+  const std::int64_t since = l.word == reinterpret_cast<std::uintptr_t>(word) && now - l.ended < kSameWait ? l.since : now;
   // Two passes: a free slot (starting at a per-thread position, so threads rarely collide), then
-  // a slot whose thread is gone (it died parked: a killed process never clears its slots).
+  // a slot whose thread is gone (it died parked: a killed process never clears its slots). The
+  // second pass reads /proc per slot, so a thread makes it at most once a second.
   for (int pass = 0; pass < 2; ++pass) {
+    if (pass == 1) {
+      const std::int64_t m = sys::monotonic_ns();
+      if (t_reclaimed && m - t_reclaimed < kReclaimEvery) break;
+      t_reclaimed = m;
+    }
     for (std::uint32_t j = 0; j < e.cap; ++j) {
       layout::waiter_slot *s = &table[(tid + j) % e.cap];
       std::uint32_t t = arch::load(&s->tid, arch::relaxed);
       if (pass == 0 ? t != 0 : (t == 0 || t == tid || !sys::thread_gone(t))) continue;
       if (!arch::cas(&s->tid, t, tid, arch::acquire)) continue;
-      fill(s, self_pid(), flags, off, sys::realtime_ns());
+      fill(s, self_pid(), flags, off, since);
+      t_last = {reinterpret_cast<std::uintptr_t>(word), since, 0};
       return s;
     }
   }
@@ -151,8 +174,13 @@ layout::waiter_slot *published::publish(const std::uint32_t *word, std::uint32_t
 }
 
 void published::withdraw(layout::waiter_slot *s) noexcept {
+  const std::uint32_t me = detail::self_tid();
+  t_last.ended = sys::realtime_ns();
+  // Only a slot still ours: a claimer that (wrongly) judged this thread gone may own it now.
+  if (arch::load(&s->tid, arch::relaxed) != me) return;
   fill(s, 0, 0, 0, 0);
-  arch::store(&s->tid, 0u, arch::release);
+  std::uint32_t mine = me;
+  arch::cas(&s->tid, mine, 0u, arch::release);
 }
 
 }  // namespace mpsync::waiters

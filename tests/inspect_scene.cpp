@@ -66,6 +66,7 @@ int main(int argc, char **argv) {
     auto *slots = r.make_named<BoundedSemaphore>("slots", 5u);
     auto *start = r.make_named<Barrier>("start", 3u);
     auto *changed = r.make_named<Condition>("changed");
+    r.make_named<Lock>("caf\xc3\xa9 \xff");  // a name that is not UTF-8: the JSON must still be valid
     auto *held = r.make<Event>();
     slots->acquire();
     slots->acquire();

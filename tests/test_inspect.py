@@ -73,8 +73,10 @@ def test_scene_fields():
         c = o["changed"]
         assert c["kind"] == "condition" and c["waiting"] == 2 and c["owner"] is None
         assert tids(c["waiters"]) == sorted(t[4:6])
+        assert o["caf\u00e9 \u00ff"]["kind"] == "lock"  # é kept, the stray byte 0xff as U+00FF
         rc, out, _ = inspect(s.name)  # the text form names the same things
         assert rc == 0 and "held by" in out and "blocked:" in out and "3 of 5" in out
+        assert "caf\u00e9 \\xff" in out  # a stray byte is shown escaped, never sent to the terminal raw
         rc, out, _ = inspect()  # the listing of every region includes this one, with its process
         assert rc == 0 and s.name in out and str(s.info["pid"]) in out
         rc, out, _ = inspect("--json", f"pid:{t[0]}")

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <new>
 #include <string>
 
 #include "../runtime/region_layout.hpp"
@@ -125,21 +126,22 @@ TEST(Named, FoundFromAnotherProcessOfANamedRegion) {
   Region::unlink_named(n);
 }
 
-// Every bad directory is refused at open (ECORRUPT), and a directory that turns bad after the open
-// makes find answer "absent", never a crash.
+// Every bad directory is refused at open (ECORRUPT), and a directory or header that turns bad
+// after the open makes find answer "absent" and name / find_or_make ECORRUPT, never a crash.
 TEST(Named, CorruptDirectoryIsRefused) {
   const std::string n = unique_name("corrupt");
   using layout::dir_entry;
   struct Case {
     const char *what;
     void (*spoil)(dir_entry &e, std::uint64_t size);
+    bool ready_garbage;  // the entry still reads "ready victim", with a kind or offset that is not
   };
   const Case cases[] = {
-      {"unknown state", [](dir_entry &e, std::uint64_t) { e.state = 9; }},
-      {"offset past the end", [](dir_entry &e, std::uint64_t size) { e.offset = size + 64; }},
-      {"offset in the header", [](dir_entry &e, std::uint64_t) { e.offset = 8; }},
-      {"unknown kind", [](dir_entry &e, std::uint64_t) { e.kind = 77; }},
-      {"name without NUL", [](dir_entry &e, std::uint64_t) { std::memset(e.name, 'x', sizeof e.name); }},
+      {"unknown state", [](dir_entry &e, std::uint64_t) { e.state = 9; }, false},
+      {"offset past the end", [](dir_entry &e, std::uint64_t size) { e.offset = size + 64; }, true},
+      {"offset in the header", [](dir_entry &e, std::uint64_t) { e.offset = 8; }, true},
+      {"unknown kind", [](dir_entry &e, std::uint64_t) { e.kind = 77; }, true},
+      {"name without NUL", [](dir_entry &e, std::uint64_t) { std::memset(e.name, 'x', sizeof e.name); }, false},
   };
   for (const Case &c : cases) {
     SCOPED_TRACE(c.what);
@@ -152,14 +154,31 @@ TEST(Named, CorruptDirectoryIsRefused) {
     mpsync_region_t *o = nullptr;
     EXPECT_EQ(mpsync_region_open_named(&o, n.c_str()), MPSYNC_ECORRUPT);
     EXPECT_EQ(r.find<Lock>("victim"), nullptr);  // the live handle: absent, no crash
+    if (c.ready_garbage) {  // the name is taken by garbage: neither EEXIST nor a second entry
+      EXPECT_EQ(r.name_object("victim", MPSYNC_OBJ_LOCK, r.make<Lock>()), status::corrupt);
+      EXPECT_THROW(r.find_or_make<Lock>("victim"), mpsync::corrupt);
+    }
     Region::unlink_named(n);
   }
-  Region::unlink_named(n);
-  Region r = Region::create_named(n, 1 << 16);
-  static_cast<layout::header *>(r.base())->dir_off = r.size() - 8;  // a header pointing outside
-  mpsync_region_t *o = nullptr;
-  EXPECT_EQ(mpsync_region_open_named(&o, n.c_str()), MPSYNC_ECORRUPT);
-  Region::unlink_named(n);
+  // A header pointing outside the region: refused at open; on a live handle, every call checks
+  // the header again (a huge offset must not wrap around the range check).
+  for (const std::uint64_t bad : {std::uint64_t{(1 << 16) - 8}, ~std::uint64_t{0} - 1023}) {
+    SCOPED_TRACE(bad);
+    Region::unlink_named(n);
+    Region r = Region::create_named(n, 1 << 16);
+    Lock *l = r.make_named<Lock>("kept");
+    auto *H = static_cast<layout::header *>(r.base());
+    const std::uint64_t good = H->dir_off;
+    H->dir_off = bad;
+    mpsync_region_t *o = nullptr;
+    EXPECT_EQ(mpsync_region_open_named(&o, n.c_str()), MPSYNC_ECORRUPT);
+    EXPECT_EQ(r.find<Lock>("kept"), nullptr);
+    EXPECT_EQ(r.name_object("other", MPSYNC_OBJ_LOCK, l), status::corrupt);
+    EXPECT_THROW(r.find_or_make<Lock>("other"), mpsync::corrupt);
+    H->dir_off = good;  // repaired: found again
+    EXPECT_EQ(r.find<Lock>("kept"), l);
+    Region::unlink_named(n);
+  }
 }
 
 // Racing namers of one name in four processes: exactly one OK per name, the rest EEXIST, and
@@ -230,6 +249,47 @@ TEST(Named, NamerDyingMidConstructionIsReplaced) {
   ASSERT_NE(s, nullptr);
   EXPECT_EQ(s->get_value(), 3);
   EXPECT_EQ(r.find<Semaphore>("half"), s);
+}
+
+// name() on a name whose find_or_make namer died mid-construction: the name is free again (not
+// EEXIST forever); while a namer is alive and constructing, the name is taken.
+TEST(Named, NameAfterNamerDiedMidConstruction) {
+  Region r = mpt::shared();
+  auto *first = r.make<Event>();
+  const pid_t child = mpt::fork_child();
+  if (child == 0) {
+    int kind = 0;
+    r.find_or_make_object("orphan", MPSYNC_OBJ_EVENT, sizeof(Event), alignof(Event), [](void *, void *) { _exit(0); },
+                          nullptr, &kind);
+    _exit(3);
+  }
+  int st = 0;
+  ASSERT_EQ(waitpid(child, &st, 0), child);
+  ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+  EXPECT_EQ(r.name_object("orphan", MPSYNC_OBJ_EVENT, first), status::ok);
+  EXPECT_EQ(r.find<Event>("orphan"), first);
+
+  struct gate {
+    Event *go, *built;
+  } g{r.make<Event>(), r.make<Event>()};
+  std::thread maker([&] {
+    int kind = 0;
+    r.find_or_make_object("slow", MPSYNC_OBJ_EVENT, sizeof(Event), alignof(Event),
+                          [](void *p, void *ctx) {
+                            auto *x = static_cast<gate *>(ctx);
+                            x->built->set();
+                            x->go->wait(30.0);
+                            new (p) Event();
+                          },
+                          &g, &kind);
+  });
+  ASSERT_TRUE(g.built->wait(30.0));  // the maker is inside its constructor
+  EXPECT_EQ(r.name_object("slow", MPSYNC_OBJ_EVENT, first), status::exists);
+  g.go->set();
+  maker.join();
+  Event *made = r.find<Event>("slow");
+  ASSERT_NE(made, nullptr);
+  EXPECT_NE(made, first);
 }
 
 // The same, with the dead namer still a zombie (not reaped by the thread that waits).

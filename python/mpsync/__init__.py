@@ -34,7 +34,7 @@ from . import _mpsync
 from ._mpsync import BrokenBarrierError, CorruptError, OwnerDiedWarning, SEM_VALUE_MAX
 
 __all__ = ["Lock", "RLock", "Semaphore", "BoundedSemaphore", "Condition", "Event", "Barrier",
-           "BrokenBarrierError", "OwnerDiedWarning", "CorruptError", "get_context", "inspect", "SEM_VALUE_MAX"]
+           "BrokenBarrierError", "OwnerDiedWarning", "CorruptError", "get_context", "SEM_VALUE_MAX"]  # not inspect: `import *` would shadow the stdlib module
 __version__ = _mpsync.version
 backend = _mpsync.backend
 

@@ -230,17 +230,24 @@ bool read_region(const source &s, region &r, std::string &err) {
     break;
   }
   for (const layout::waiter_slot &w : read_waiters(s, h, r)) {
+    // The object the word belongs to: the smallest typed one covering it (a Lock inside a Python
+    // arena or a named object inside a raw allocation, rather than the allocation around it).
+    object *best = nullptr;
     for (object &o : r.objects) {
-      if (w.word < o.offset || w.word >= o.offset + (o.size ? o.size : 1)) continue;
-      waiter x;
-      x.who = thread_info(w.tid);
-      if (!x.who.alive) break;  // a slot left by a thread that died parked
-      x.since = static_cast<double>(w.since) / 1e9;
-      x.any = (w.flags & layout::kWaitAny) != 0;
-      x.word = w.word;
-      o.waiters.push_back(x);
-      break;
+      if (w.word < o.offset || w.word - o.offset >= (o.size ? o.size : 1)) continue;
+      const bool typed = o.kind != "raw" && o.kind != "data", best_typed = best && best->kind != "raw" && best->kind != "data";
+      if (!best || (typed && !best_typed) || (typed == best_typed && o.size < best->size)) best = &o;
     }
+    if (!best) continue;
+    waiter x;
+    x.who = thread_info(w.tid);
+    // A slot left by a thread that died parked, or whose tid now names a thread of another process.
+    if (!x.who.alive || x.who.pid != w.pid) continue;
+    x.since_ns = w.since;
+    x.since = static_cast<double>(w.since) / 1e9;
+    x.any = (w.flags & layout::kWaitAny) != 0;
+    x.word = w.word;
+    best->waiters.push_back(x);
   }
   return true;
 }

@@ -27,6 +27,7 @@ struct thread_ref {
 struct waiter {
   thread_ref who;
   double since = 0;    // CLOCK_REALTIME seconds when the wait began
+  std::int64_t since_ns = 0;  // the same, exact (what identifies one wait across two reads)
   bool any = false;    // one of the objects of an mpsync_wait_any (no deadlock edge: any of them frees it)
   std::uint64_t word = 0;
 };
@@ -74,7 +75,8 @@ struct edge {
   std::uint64_t offset = 0;
   std::string kind;
   thread_ref owner;
-  double since = 0;  // when the waiter began: the same wait in both reads, not a new one
+  double since = 0;  // when the waiter began
+  std::int64_t since_ns = 0;  // the same, exact: equal in both reads = the same wait, not a new one
 };
 struct finding {
   bool dead_owner = false;  // a wait on a lock whose owner is gone (else a cycle)

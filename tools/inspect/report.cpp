@@ -20,17 +20,67 @@
 namespace mpsync::inspect {
 namespace {
 
+// The length of the well-formed UTF-8 sequence at s[i] (RFC 3629: no overlongs, no surrogates,
+// nothing past U+10FFFF), or 0.
+std::size_t utf8_len(const std::string &s, std::size_t i) {
+  const auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
+  const unsigned c = b(i);
+  std::size_t n;
+  unsigned lo = 0x80, hi = 0xbf;  // the allowed range of the second byte
+  if (c < 0x80) return 1;
+  if (c >= 0xc2 && c <= 0xdf) n = 2;
+  else if (c >= 0xe0 && c <= 0xef) n = 3, lo = c == 0xe0 ? 0xa0 : 0x80, hi = c == 0xed ? 0x9f : 0xbf;
+  else if (c >= 0xf0 && c <= 0xf4) n = 4, lo = c == 0xf0 ? 0x90 : 0x80, hi = c == 0xf4 ? 0x8f : 0xbf;
+  else return 0;
+  if (i + n > s.size() || b(i + 1) < lo || b(i + 1) > hi) return 0;
+  for (std::size_t k = 2; k < n; ++k)
+    if ((b(i + k) & 0xc0) != 0x80) return 0;
+  return n;
+}
+
+// A JSON string. Names and thread names are bytes from other processes: a byte that is not part
+// of well-formed UTF-8 is written as the code point of the same number (\u00XX), so the output is
+// always valid JSON.
 std::string quote(const std::string &s) {
   std::string o = "\"";
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') o += '\\', o += static_cast<char>(c);
-    else if (c < 0x20) {
+  for (std::size_t i = 0; i < s.size();) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    const std::size_t n = utf8_len(s, i);
+    if (c == '"' || c == '\\') {
+      o += '\\';
+      o += static_cast<char>(c);
+    } else if (c < 0x20 || n == 0) {
       char b[8];
       std::snprintf(b, sizeof b, "\\u%04x", c);
       o += b;
-    } else o += static_cast<char>(c);
+    } else {
+      o.append(s, i, n);
+      i += n;
+      continue;
+    }
+    ++i;
   }
   return o + "\"";
+}
+
+// The same bytes for a terminal: well-formed UTF-8 kept, control characters and stray bytes as
+// \xNN (a name must not be able to move the cursor or retitle the window).
+std::string shown(const std::string &s) {
+  std::string o;
+  for (std::size_t i = 0; i < s.size();) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    const std::size_t n = utf8_len(s, i);
+    if (n == 0 || c < 0x20 || c == 0x7f || (n == 2 && c == 0xc2 && static_cast<unsigned char>(s[i + 1]) < 0xa0)) {
+      char b[8];
+      std::snprintf(b, sizeof b, "\\x%02x", c);
+      o += b;
+      ++i;
+    } else {
+      o.append(s, i, n);
+      i += n;
+    }
+  }
+  return o;
 }
 
 std::string thread_json(const thread_ref &t) {
@@ -43,13 +93,13 @@ std::string thread_json(const thread_ref &t) {
 std::string thread_text(const thread_ref &t) {
   std::ostringstream o;
   if (!t.alive) o << "thread " << t.tid << " (gone)";
-  else o << t.pid << "/" << t.tid << " (" << t.comm << ")";
+  else o << t.pid << "/" << t.tid << " (" << shown(t.comm) << ")";
   return o.str();
 }
 
 std::string region_label(const region &r) { return r.name.empty() ? r.path : r.name; }
 std::string object_label(const edge &e) {
-  return e.object.empty() ? "at offset " + std::to_string(e.offset) : "\"" + e.object + "\"";
+  return e.object.empty() ? "at offset " + std::to_string(e.offset) : "\"" + shown(e.object) + "\"";
 }
 
 double now_real() {
@@ -94,7 +144,7 @@ std::string finding_key(const finding &f) {
   std::ostringstream o;
   o << f.dead_owner;
   for (const edge &e : f.edges)
-    o << "|" << e.waiter.tid << "@" << e.since << ">" << e.region << "/" << e.offset << ">" << e.owner.tid;
+    o << "|" << e.waiter.tid << "@" << e.since_ns << ">" << e.region << "/" << e.offset << ">" << e.owner.tid;
   return o.str();
 }
 
@@ -108,7 +158,7 @@ std::vector<finding> deadlocks(const std::vector<region> &regions) {
       if (!o.owner || !o.lock_word) continue;
       for (const waiter &w : o.waiters) {
         if (w.any || w.word != o.lock_word) continue;
-        edge e{w.who, region_label(r), o.name, o.offset, o.kind, *o.owner, w.since};
+        edge e{w.who, region_label(r), o.name, o.offset, o.kind, *o.owner, w.since, w.since_ns};
         if (!o.owner->alive) found.push_back({true, {e}});
         else out[w.who.tid] = e;
       }
@@ -220,16 +270,16 @@ std::string to_text(const std::vector<region> &regions, bool details) {
   if (regions.empty()) o << "no mpsync regions found\n";
   const double now = now_real();
   for (const region &r : regions) {
-    o << region_label(r) << "  " << r.type << ", " << r.size << " bytes (" << r.used << " used), " << r.objects.size()
+    o << shown(region_label(r)) << "  " << r.type << ", " << r.size << " bytes (" << r.used << " used), " << r.objects.size()
       << " objects; mapped by";
     if (r.mapped_by.empty()) o << " no process";
-    for (const mapper &m : r.mapped_by) o << " " << m.pid << " (" << m.comm << ")";
+    for (const mapper &m : r.mapped_by) o << " " << m.pid << " (" << shown(m.comm) << ")";
     o << "\n";
     for (const std::string &n : r.notes) o << "  note: " << n << "\n";
     if (!details) continue;
     for (const object &x : r.objects) {
       char head[160];
-      std::snprintf(head, sizeof head, "  %-24s %-18s", (x.name.empty() ? "@" + std::to_string(x.offset) : x.name).c_str(),
+      std::snprintf(head, sizeof head, "  %-24s %-18s", (x.name.empty() ? "@" + std::to_string(x.offset) : shown(x.name)).c_str(),
                     x.kind.c_str());
       o << head;
       if (x.kind == "lock" || x.kind == "rlock" || x.kind == "condition")
@@ -261,12 +311,12 @@ std::string to_text(const std::vector<finding> &found) {
     if (f.dead_owner) {
       const edge &e = f.edges[0];
       o << "A wait that can never end: thread " << thread_text(e.waiter) << " waits for " << e.kind << " " << object_label(e)
-        << " in " << e.region << ", whose owner thread " << e.owner.tid << " no longer exists\n";
+        << " in " << shown(e.region) << ", whose owner thread " << e.owner.tid << " no longer exists\n";
       continue;
     }
     o << "Found a deadlock of " << f.edges.size() << (f.edges.size() == 1 ? " thread" : " threads") << ":\n";
     for (const edge &e : f.edges)
-      o << "  thread " << thread_text(e.waiter) << " waits for " << e.kind << " " << object_label(e) << " in " << e.region
+      o << "  thread " << thread_text(e.waiter) << " waits for " << e.kind << " " << object_label(e) << " in " << shown(e.region)
         << ", held by thread " << thread_text(e.owner) << "\n";
   }
   return o.str();
