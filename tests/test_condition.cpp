@@ -1,4 +1,9 @@
-// CONFORMANCE C1-C6 (Condition), with threads and with processes; C7-C10 in test_condition_wait.cpp.
+// Condition conformance, part 1 (CONFORMANCE.md "## Condition", C1-C6): the bound lock (embedded RLock,
+// a given Lock or RLock, the C API), ENOTOWNER without the lock, wait timeouts that hold the lock again
+// (T3/T4), notify / notify_all counts — with threads and with processes. One suite with
+// test_condition_wait.cpp (C7-C10: stolen wake-ups, RLock depth, wait_for, dead waiters); the former
+// conf_condition.cpp is folded into both. Waiters are counted from the Condition's own words
+// (condition_util.hpp), never by sleeping.
 #include "condition_util.hpp"
 
 using namespace ct;
@@ -12,7 +17,10 @@ TEST_P(ConditionTest, C1_DefaultIsEmbeddedRLock) {
   ASSERT_TRUE(c->acquire());
   ASSERT_TRUE(c->acquire(false));  // recursive: an RLock
   EXPECT_EQ(held_count(c), 2u);
+  ASSERT_TRUE(c->acquire());  // a blocking acquire recurses too
+  EXPECT_EQ(held_count(c), 3u);
   EXPECT_TRUE(held_by_me(c));
+  c->release();
   c->release();
   c->release();
   EXPECT_EQ(held_count(c), 0u);
@@ -38,6 +46,7 @@ TEST_P(ConditionTest, C1_ExternalRLock) {
   auto *l = r.make<RLock>();
   auto *c = r.make<Condition>(*l);
   ASSERT_TRUE(c->acquire());
+  EXPECT_EQ(l->count(), 1u);
   ASSERT_TRUE(c->acquire());
   EXPECT_EQ(l->count(), 2u);
   EXPECT_TRUE(l->is_mine());
@@ -64,9 +73,10 @@ TEST(Condition, C1_CApiWithLock) {
   EXPECT_EQ(mpsync_lock_locked(l), 0);
 }
 
-TEST(Condition, C2_NotHeldIsNotOwner) {
+TEST(Condition, C2_WithoutTheLock) {
   Condition c;
   auto never = [](void *) { return 0; };
+  EXPECT_EQ(c.wait_status(0.01), status::not_owner);
   EXPECT_EQ(c.wait_status(1.0), status::not_owner);
   EXPECT_EQ(c.wait_for_status(never, nullptr, 1.0), status::not_owner);
   EXPECT_EQ(c.notify_status(1), status::not_owner);
@@ -79,6 +89,7 @@ TEST(Condition, C2_NotHeldIsNotOwner) {
   EXPECT_EQ(cl.wait_status(1.0), status::not_owner);
   EXPECT_EQ(cl.notify_status(), status::not_owner);
   mpsync_cond_t cc{};
+  EXPECT_EQ(mpsync_cond_wait(&cc, 0.01), MPSYNC_ENOTOWNER);
   EXPECT_EQ(mpsync_cond_wait(&cc, 1.0), MPSYNC_ENOTOWNER);
   EXPECT_EQ(mpsync_cond_notify(&cc, 1), MPSYNC_ENOTOWNER);
   EXPECT_EQ(mpsync_cond_notify_all(&cc), MPSYNC_ENOTOWNER);
@@ -115,6 +126,7 @@ TEST_P(ConditionTest, C3_TimeoutsAndLockHeldOnReturn) {
               double t0 = mpt::now_s();
               WCHECK(c->wait_status(0.0) == status::timedout);
               WCHECK(c->wait_status(-1.0) == status::timedout);
+              WCHECK(mpt::now_s() - t0 < 0.05);  // at once: no sleep at all
               WCHECK(!c->wait(0.0));
               WCHECK(mpt::now_s() - t0 < mpt::kSlack);
               WCHECK(held_by_me(c) && held_count(c) == 1);
@@ -123,6 +135,7 @@ TEST_P(ConditionTest, C3_TimeoutsAndLockHeldOnReturn) {
               const double dt = mpt::now_s() - t0;
               WCHECK(dt >= 0.1 && dt < 0.1 + mpt::kSlack);
               WCHECK(held_by_me(c) && held_count(c) == 1);
+              WCHECK(c->notify_status(1) == status::ok);  // still ours
               WCHECK(c->acquire());  // depth 2 is restored too
               WCHECK(!c->wait(0.05));
               WCHECK(held_by_me(c) && held_count(c) == 2);
@@ -178,7 +191,8 @@ TEST(Condition, C5_NotifyAllAfterTimedOutWaiters) {
     for (int i = 3; i < 6; ++i) w.start_as(Mode::threads, [=] { return wait_once(c, sh, i, 0.1, false); });
     EXPECT_EQ(w.join(), 0);
   }
-  EXPECT_EQ(waiting(c), 0u);  // every timed-out waiter withdrew
+  EXPECT_EQ(sh->woke.load(), 0);  // all six timed out
+  EXPECT_EQ(waiting(c), 0u);      // every timed-out waiter withdrew
   mpt::Workers w(Mode::processes);
   for (int i = 0; i < 3; ++i) w.start_as(Mode::processes, [=] { return wait_once(c, sh, i, 30.0, true); });
   for (int i = 3; i < 6; ++i) w.start_as(Mode::threads, [=] { return wait_once(c, sh, i, 30.0, true); });
@@ -190,6 +204,7 @@ TEST(Condition, C5_NotifyAllAfterTimedOutWaiters) {
   EXPECT_EQ(waiting(c), 0u);
 }
 
+// With C5: once timed-out waiters have withdrawn, a notify(1) reaches the live waiter, not a withdrawn one.
 TEST_P(ConditionTest, TimedOutWaitersDoNotSwallowNotify) {
   auto r = mpt::shared();
   auto *c = r.make<Condition>();
@@ -239,7 +254,3 @@ TEST_P(ConditionTest, C6_ExactCounts) {
   EXPECT_EQ(sh->woke.load(), 6);
   for (int i = 0; i < 6; ++i) EXPECT_EQ(sh->returned[i].load(), 1) << i;
 }
-
-// A..C wait; notify(1); D starts waiting before the woken one has taken its grant (guaranteed with
-// processes by stopping A..C; with threads D is already queued on the lock when it is released).
-// Exactly one of A..C returns; D stays waiting.

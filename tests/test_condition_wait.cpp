@@ -1,5 +1,6 @@
-// CONFORMANCE C7-C10 (Condition): no stolen wake-ups, RLock depth, wait_for, dead waiters — with
-// threads and with processes.
+// Condition conformance, part 2 (CONFORMANCE.md "## Condition", C7-C10): no stolen wake-ups, a bound
+// RLock's depth released and restored by wait, wait_for, dead waiters — with threads and with processes.
+// C1-C6 are in test_condition.cpp; the former conf_condition.cpp is folded into both.
 #include "condition_util.hpp"
 
 using namespace ct;
@@ -7,6 +8,10 @@ using namespace ct;
 class ConditionWaitTest : public ::testing::TestWithParam<Mode> {};
 INSTANTIATE_TEST_SUITE_P(, ConditionWaitTest, ::testing::Values(Mode::threads, Mode::processes), mpt::mode_name);
 
+// A..C wait; notify(1); D starts waiting before the woken one has taken its grant (guaranteed with
+// processes by stopping A..C; with threads D is already queued on the lock when it is released).
+// Exactly one of A..C returns; D stays waiting. Then a late waiter E queues on the lock right after a
+// second notify(1) and waits 0.5 s: it times out while one of the earlier waiters wakes.
 TEST_P(ConditionWaitTest, C7_NoStolenWakeups) {
   auto r = mpt::shared();
   auto *c = r.make<Condition>();
@@ -47,6 +52,17 @@ TEST_P(ConditionWaitTest, C7_NoStolenWakeups) {
   EXPECT_EQ((sh->returned[0] == 1) + (sh->returned[1] == 1) + (sh->returned[2] == 1), 1);
   EXPECT_EQ(grants(c), 0u);
   EXPECT_EQ(waiting(c), 3u);
+  // E: registers only after we release, so the grant below is not its to take.
+  mpt::Workers late(GetParam());
+  c->notify(1);
+  late.start([=] { return wait_once(c, sh, 4, 0.5, false); });
+  c->release();
+  EXPECT_EQ(late.join(), 0);  // E timed out...
+  ASSERT_TRUE(mpt::eventually([&] { return sh->woke.load() == 2; }));  // ...while an earlier one woke
+  c->acquire();
+  EXPECT_EQ(sh->woke.load(), 2);
+  EXPECT_EQ(sh->returned[4].load(), 2);
+  EXPECT_EQ(waiting(c), 2u);
   c->notify_all();
   c->release();
   EXPECT_EQ(w.join(), 0);
@@ -60,7 +76,8 @@ TEST_P(ConditionWaitTest, C8_RLockDepthReleasedAndRestored) {
   auto *sh = r.make<Shared>();
   mpt::Workers w(GetParam());
   w.start([=] {
-    for (int i = 0; i < 3; ++i) WCHECK(c->acquire());
+    WCHECK(l->acquire());  // taken through the RLock itself or through the Condition: the same lock
+    for (int i = 0; i < 2; ++i) WCHECK(c->acquire());
     WCHECK(l->count() == 3);
     WCHECK(!c->wait(0.05));
     WCHECK(l->is_mine() && l->count() == 3);
@@ -68,14 +85,20 @@ TEST_P(ConditionWaitTest, C8_RLockDepthReleasedAndRestored) {
     WCHECK(c->wait(30.0));
     WCHECK(l->is_mine() && l->count() == 3);
     WCHECK(mpsync_rlock_count(reinterpret_cast<mpsync_rlock_t *>(l)) == 3);
+    WCHECK(sh->flag.load() == 1);  // the other side held the lock while this one waited
     for (int i = 0; i < 3; ++i) WCHECK(l->release_status() == status::ok);
+    WCHECK(!l->locked());
     WCHECK(l->release_status() == status::not_owner);
     return 0;
   });
   Finally fin{[&] { notify_all(c); }};
   ASSERT_TRUE(mpt::eventually([&] { return sh->phase.load() == 1 && waiting(c) == 1; }));
-  ASSERT_TRUE(l->acquire(false));  // all three levels were released by the wait
+  // The waiter counts itself in before it releases the lock: wait for the release, then take it
+  // without blocking — all three levels were released by the wait (one left would keep it locked).
+  ASSERT_TRUE(mpt::eventually([&] { return !l->locked(); }));
+  ASSERT_TRUE(l->acquire(false));
   EXPECT_EQ(l->count(), 1u);
+  sh->flag.store(1);
   c->notify();
   l->release();
   EXPECT_EQ(w.join(), 0);
@@ -120,8 +143,14 @@ TEST_P(ConditionWaitTest, C9_WaitForImmediateAndZeroNeverReleases) {
   EXPECT_EQ(seq_of(c), seq0);
   sh->stop.store(1);
   EXPECT_EQ(w.join(), 0);  // the worker only tries, so it ends while we hold the lock
-  c->release();
   EXPECT_EQ(sh->stolen.load(), 0);  // nobody got the lock while wait_for(pred, 0) ran
+  // A false predicate with a timeout: TIMEDOUT no earlier than the deadline, the lock held again.
+  const double t1 = mpt::now_s();
+  EXPECT_FALSE(c->wait_for(no, 0.1));
+  EXPECT_GE(mpt::now_s() - t1, 0.1);
+  EXPECT_TRUE(held_by_me(c));
+  EXPECT_EQ(held_count(c), 1u);
+  c->release();
 }
 
 TEST_P(ConditionWaitTest, C9_WaitForKeepsTheDeadlineAcrossUnrelatedNotifies) {
@@ -144,16 +173,17 @@ TEST_P(ConditionWaitTest, C9_WaitForKeepsTheDeadlineAcrossUnrelatedNotifies) {
   int notifies = 0;
   const double give_up = mpt::now_s() + kT + mpt::kSlack + 5.0;
   while (sh->phase.load() == 0 && mpt::now_s() < give_up) {
+    // paced by the waiter: notify each time it is back on the condition
+    if (!mpt::eventually([&] { return sh->phase.load() != 0 || waiting(c) == 1; })) break;
     c->acquire();
     if (sh->phase.load() == 0 && waiting(c) == 1) {
       c->notify_all();  // unrelated: the predicate stays false
       ++notifies;
     }
     c->release();
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // pacing only
   }
   EXPECT_EQ(w.join(), 0);
-  EXPECT_GE(notifies, 2);
+  EXPECT_GE(notifies, 5);
   // one evaluation up front, one per notify, at most one more at the deadline
   EXPECT_GE(sh->calls.load(), notifies + 1);
   EXPECT_LE(sh->calls.load(), notifies + 2);
