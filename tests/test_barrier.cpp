@@ -1,4 +1,5 @@
-// CONFORMANCE B1-B6 (Barrier), with threads and with processes.
+// Barrier conformance suite: CONFORMANCE B1-B6, with threads and with processes (C++ face and
+// C ABI). One test per behaviour (formerly split between this file and conf_event_barrier.cpp).
 #include <atomic>
 #include <stdexcept>
 
@@ -60,14 +61,18 @@ void expect_usable(Mode m, Barrier *b) {
 }
 }  // namespace
 
-TEST_P(BarrierTest, B1_LockStepFiveParties) {
-  auto r = mpt::shared();
-  auto *b = r.make<Barrier>(5u);
-  auto *sh = r.make<Shared>();
-  EXPECT_EQ(mpt::run(GetParam(), 5, [=](int i) { return lock_step(b, sh, i, 5, 10); }), 0);
-  EXPECT_EQ(b->n_waiting(), 0u);
-  EXPECT_FALSE(b->broken());
-  EXPECT_EQ(b->parties(), 5u);
+TEST_P(BarrierTest, B1_LockStep) {
+  for (int parties : {1, 5}) {
+    auto r = mpt::shared();
+    auto *b = r.make<Barrier>(static_cast<unsigned>(parties));
+    auto *sh = r.make<Shared>();
+    EXPECT_EQ(mpt::run(GetParam(), parties, [=](int i) { return lock_step(b, sh, i, parties, 10); }), 0)
+        << parties << " parties";
+    for (int j = 0; j < parties; ++j) EXPECT_EQ(sh->arrived[j].load(), 10);
+    EXPECT_EQ(b->n_waiting(), 0u);
+    EXPECT_FALSE(b->broken());
+    EXPECT_EQ(b->parties(), static_cast<unsigned>(parties));
+  }
 }
 
 TEST_P(BarrierTest, B1_ThousandPassesNobodyAhead) {
@@ -80,28 +85,27 @@ TEST_P(BarrierTest, B1_ThousandPassesNobodyAhead) {
   EXPECT_FALSE(b->broken());
 }
 
-TEST(Barrier, B1_OneParty) {
-  Barrier b(1);
-  for (int k = 0; k < 10; ++k) EXPECT_EQ(b.wait(), 0u);
-  EXPECT_EQ(b.n_waiting(), 0u);
-  EXPECT_FALSE(b.broken());
-}
-
+// Each cycle hands out every index 0..parties-1 exactly once (so exactly one waiter gets 0).
 TEST_P(BarrierTest, B2_IndexesUniquePerCycle) {
-  auto r = mpt::shared();
-  constexpr int kP = 5, kCycles = 20;
-  auto *b = r.make<Barrier>(unsigned{kP});
-  auto *sh = r.make<Shared>();
-  EXPECT_EQ(mpt::run(GetParam(), kP, [=](int) {
-              for (int c = 0; c < kCycles; ++c) {
-                const unsigned idx = b->wait(30.0);
-                WCHECK(idx < kP);
-                sh->seen[c][idx].fetch_add(1);
-              }
-              return 0;
-            }), 0);
-  for (int c = 0; c < kCycles; ++c)
-    for (int k = 0; k < kP; ++k) EXPECT_EQ(sh->seen[c][k].load(), 1) << "cycle " << c << " index " << k;
+  constexpr int kCycles = 20;
+  for (int parties : {1, 5}) {
+    auto r = mpt::shared();
+    auto *b = r.make<Barrier>(static_cast<unsigned>(parties));
+    auto *sh = r.make<Shared>();
+    EXPECT_EQ(mpt::run(GetParam(), parties, [=](int) {
+                for (int c = 0; c < kCycles; ++c) {
+                  const unsigned idx = b->wait(30.0);
+                  WCHECK(idx < static_cast<unsigned>(parties));
+                  sh->seen[c][idx].fetch_add(1);
+                }
+                return 0;
+              }), 0) << parties << " parties";
+    for (int c = 0; c < kCycles; ++c)
+      for (int k = 0; k < parties; ++k)
+        EXPECT_EQ(sh->seen[c][k].load(), 1) << parties << " parties, cycle " << c << " index " << k;
+    EXPECT_EQ(b->n_waiting(), 0u);
+    EXPECT_FALSE(b->broken());
+  }
 }
 
 TEST_P(BarrierTest, B3_ActionOncePerCycleInLastArriverBeforeRelease) {
@@ -111,15 +115,19 @@ TEST_P(BarrierTest, B3_ActionOncePerCycleInLastArriverBeforeRelease) {
   auto *sh = r.make<Shared>();
   EXPECT_EQ(mpt::run(GetParam(), kP, [=](int i) {
               for (int c = 0; c < kCycles; ++c) {
-                auto action = [=] {
+                bool ran_here = false;  // set only if the action runs in this very thread/process
+                auto action = [=, &ran_here] {
                   if (sh->released[c].load() != 0 || sh->ran_by[c].load() != 0) sh->bad_action.store(1);
                   sh->ran_by[c].store(i + 1);
                   sh->actions.fetch_add(1);
+                  ran_here = true;
                 };
-                const unsigned idx = b->wait(action, 30.0);
+                // Both overloads: with a timeout, and the default (forever; the harness bounds it).
+                const unsigned idx = c % 2 ? b->wait(action) : b->wait(action, 30.0);
                 sh->released[c].fetch_add(1);
                 WCHECK(sh->actions.load() == c + 1);  // ran before my release, and only once
                 WCHECK((idx == kP - 1) == (sh->ran_by[c].load() == i + 1));
+                WCHECK((idx == kP - 1) == ran_here);  // only in the last arriver
               }
               return 0;
             }), 0);
@@ -132,12 +140,22 @@ TEST_P(BarrierTest, B3_FailingActionBreaksForEveryone) {
   constexpr int kP = 3;
   auto *b = r.make<Barrier>(unsigned{kP});
   auto *sh = r.make<Shared>();
-  // Round 0: the action returns false; round 1: it throws. Everyone gets BROKEN either way.
-  for (int round = 0; round < 2; ++round) {
+  // Round 0: a C-ABI action returns nonzero (wait_status); round 1: the C++ action returns false;
+  // round 2: it throws. Everyone gets BROKEN each time.
+  for (int round = 0; round < 3; ++round) {
     sh->actions.store(0);
     EXPECT_EQ(mpt::run(GetParam(), kP, [=](int) {
+                if (round == 0) {
+                  auto fail = [](void *p) {
+                    static_cast<std::atomic<int> *>(p)->fetch_add(1);
+                    return 1;
+                  };
+                  WCHECK(b->wait_status(30.0, fail, &sh->actions, nullptr) == status::broken);
+                  WCHECK(b->broken());
+                  return 0;
+                }
                 try {
-                  if (round == 0)
+                  if (round == 1)
                     b->wait([=] { sh->actions.fetch_add(1); return false; }, 30.0);
                   else
                     b->wait([=] { sh->actions.fetch_add(1); throw std::runtime_error("no"); }, 30.0);
@@ -150,8 +168,14 @@ TEST_P(BarrierTest, B3_FailingActionBreaksForEveryone) {
     EXPECT_EQ(sh->actions.load(), 1);
     EXPECT_TRUE(b->broken());
     EXPECT_EQ(b->wait_status(30.0, nullptr, nullptr, nullptr), status::broken);  // at once
+    EXPECT_THROW(b->wait(1.0), mpsync::broken_barrier);
     b->reset();
+    EXPECT_FALSE(b->broken());
     expect_usable(GetParam(), b);
+    // and a cycle of parties that are all workers
+    EXPECT_EQ(mpt::run(GetParam(), kP, [=](int) {
+                return b->wait_status(30.0, nullptr, nullptr, nullptr) == status::ok ? 0 : 1;
+              }), 0) << round;
   }
 }
 
@@ -214,6 +238,16 @@ TEST_P(BarrierTest, B5_ResetWithWaitersBreaksThemThenUsable) {
   EXPECT_FALSE(b->broken());
   EXPECT_EQ(w.join(), 0);
   expect_usable(GetParam(), b);
+  // A cycle of parties that are all workers; then reset with no waiters after use: usable at once.
+  auto all_workers_cycle = [&] {
+    return mpt::run(GetParam(), 3, [=](int) {
+      return b->wait_status(30.0, nullptr, nullptr, nullptr) == status::ok ? 0 : 1;
+    });
+  };
+  EXPECT_EQ(all_workers_cycle(), 0);
+  b->reset();
+  EXPECT_EQ(all_workers_cycle(), 0);
+  expect_usable(GetParam(), b);
 }
 
 // B5: waiters of the reset generation get BROKEN even if a whole new cycle completes before they
@@ -266,6 +300,21 @@ TEST_P(BarrierTest, B6_TimeoutBreaksForEveryone) {
   EXPECT_LT(mpt::now_s() - t0, mpt::kSlack);
   b->reset();
   expect_usable(GetParam(), b);
+  // Again with no arrival order enforced: the timing-out waiter may come first or second.
+  w.start([=] {
+    WCHECK(b->wait_status(30.0, nullptr, nullptr, nullptr) == status::broken);
+    return 0;
+  });
+  w.start([=] {
+    const double t1 = mpt::now_s();
+    WCHECK(b->wait_status(0.2, nullptr, nullptr, nullptr) == status::broken);
+    const double dt = mpt::now_s() - t1;
+    WCHECK(dt >= 0.2 && dt < 0.2 + mpt::kSlack);
+    return 0;
+  });
+  EXPECT_EQ(w.join(), 0);
+  EXPECT_TRUE(b->broken());
+  EXPECT_EQ(b->wait_status(30.0, nullptr, nullptr, nullptr), status::broken);  // late arriver
 }
 
 TEST(Barrier, B6_ZeroTimeoutBreaks) {
@@ -276,7 +325,8 @@ TEST(Barrier, B6_ZeroTimeoutBreaks) {
   EXPECT_TRUE(b.broken());
 }
 
-TEST(Barrier, B6_OnePartyNeverBlocks) {
+// B1 with one party (every pass is a whole cycle, index 0) and B6: Barrier(1).wait never blocks.
+TEST(Barrier, B1_B6_OnePartyNeverBlocks) {
   Barrier b(1);
   const double t0 = mpt::now_s();
   for (int k = 0; k < 100; ++k) {
@@ -285,6 +335,7 @@ TEST(Barrier, B6_OnePartyNeverBlocks) {
     EXPECT_EQ(b.wait(), 0u);
   }
   EXPECT_LT(mpt::now_s() - t0, mpt::kSlack);
+  EXPECT_EQ(b.n_waiting(), 0u);
   EXPECT_FALSE(b.broken());
 }
 

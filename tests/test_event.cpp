@@ -1,4 +1,6 @@
-// CONFORMANCE E1-E3 (Event), with threads and with processes.
+// Event conformance suite: CONFORMANCE E1-E3 (plus the Event cases of M1 all-zero memory and
+// T6 NaN timeout), with threads and with processes. One test per behaviour (formerly split
+// between this file and conf_event_barrier.cpp).
 #include <pthread.h>
 
 #include <atomic>
@@ -16,9 +18,12 @@ INSTANTIATE_TEST_SUITE_P(, EventTest, ::testing::Values(Mode::threads, Mode::pro
 namespace {
 bool has_waiter_bit(const Event *e) { return (mpt::word(e) & Event::kWaiters) != 0; }
 
-Event *g_event = nullptr;  // for the signal handlers
+Event *g_event = nullptr;  // for the signal handlers (C++ face)
 extern "C" void on_set(int) { g_event->set(); }
 extern "C" void on_clear(int) { g_event->clear(); }
+mpsync_event_t *g_cevent = nullptr;  // for the signal handlers (C ABI)
+extern "C" void on_cset(int) { mpsync_event_set(g_cevent); }
+extern "C" void on_cclear(int) { mpsync_event_clear(g_cevent); }
 
 struct Handler {
   int sig;
@@ -49,6 +54,7 @@ TEST(Event, E1_ZeroMemoryIsClear) {
   EXPECT_EQ(mpsync_event_wait(&ce, std::nan("")), MPSYNC_EINVAL);
 }
 
+// E1's sequence, run by a worker (thread or child process), then the other side sets after 0.1 s.
 TEST_P(EventTest, E1_Sequence) {
   auto r = mpt::shared();
   auto *e = r.make<Event>();
@@ -56,6 +62,8 @@ TEST_P(EventTest, E1_Sequence) {
   EXPECT_EQ(mpt::run(GetParam(), 1, [=](int) {
               WCHECK(!e->is_set());
               double t0 = mpt::now_s();
+              WCHECK(!e->wait(0.0));
+              WCHECK(mpt::now_s() - t0 < 0.05);  // at once: one try, no sleep
               WCHECK(e->wait_status(0.0) == status::timedout);
               WCHECK(!e->wait(-1.0));
               WCHECK(mpt::now_s() - t0 < mpt::kSlack);
@@ -67,17 +75,19 @@ TEST_P(EventTest, E1_Sequence) {
               WCHECK(e->is_set());
               t0 = mpt::now_s();
               WCHECK(e->wait());
+              WCHECK(mpt::now_s() - t0 < 0.05);  // set: returns at once
               WCHECK(e->wait(0.0));
               WCHECK(mpt::now_s() - t0 < mpt::kSlack);
               e->clear();
               WCHECK(!e->is_set());
               return 0;
             }), 0);
+  EXPECT_FALSE(e->is_set());
   // The other side sets after 0.1 s; what it wrote before set() is visible after wait().
   mpt::Workers w(GetParam());
   const double t0 = mpt::now_s();
   w.start([=] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the scenario: "sets after 0.1 s"
     *payload = 42;
     e->set();
     return 0;
@@ -123,19 +133,42 @@ TEST(Event, E2_SetIsIdempotent) {
   EXPECT_FALSE(e.wait(0.0));
   e.clear();
   EXPECT_FALSE(e.is_set());
+  // The C ABI, on an event in a shared region: every set() reports OK.
+  auto r = mpt::shared();
+  auto *ce = static_cast<mpsync_event_t *>(r.alloc(sizeof(mpsync_event_t), 4));
+  ASSERT_EQ(mpsync_event_init(ce), MPSYNC_OK);
+  EXPECT_EQ(mpsync_event_set(ce), MPSYNC_OK);
+  EXPECT_EQ(mpsync_event_set(ce), MPSYNC_OK);
+  EXPECT_EQ(mpsync_event_is_set(ce), 1);
+  EXPECT_EQ(mpsync_event_clear(ce), MPSYNC_OK);
+  EXPECT_EQ(mpsync_event_is_set(ce), 0);
 }
 
 TEST(Event, E2_SetAndClearFromSignalHandler) {
-  Event e;
-  g_event = &e;
-  Handler hs(SIGUSR1, on_set), hc(SIGUSR2, on_clear);
-  raise(SIGUSR1);
-  EXPECT_TRUE(e.is_set());
-  raise(SIGUSR1);
-  EXPECT_TRUE(e.is_set());
-  raise(SIGUSR2);
-  EXPECT_FALSE(e.is_set());
-  g_event = nullptr;
+  {  // C++ face
+    Event e;
+    g_event = &e;
+    Handler hs(SIGUSR1, on_set), hc(SIGUSR2, on_clear);
+    raise(SIGUSR1);
+    EXPECT_TRUE(e.is_set());
+    raise(SIGUSR1);
+    EXPECT_TRUE(e.is_set());
+    raise(SIGUSR2);
+    EXPECT_FALSE(e.is_set());
+    g_event = nullptr;
+  }
+  {  // C ABI, on an event in a shared region
+    auto r = mpt::shared();
+    auto *ce = static_cast<mpsync_event_t *>(r.alloc(sizeof(mpsync_event_t), 4));
+    ASSERT_EQ(mpsync_event_init(ce), MPSYNC_OK);
+    g_cevent = ce;
+    Handler hs(SIGUSR1, on_cset), hc(SIGUSR2, on_cclear);
+    raise(SIGUSR1);
+    EXPECT_EQ(mpsync_event_is_set(ce), 1);
+    raise(SIGUSR2);
+    EXPECT_EQ(mpsync_event_is_set(ce), 0);
+    g_cevent = nullptr;
+  }
 }
 
 // The waiting thread itself runs the handler that sets the event it is blocked on (the handler
@@ -165,8 +198,11 @@ TEST_P(EventTest, E2_SetByHandlerInterruptingTheWaiter) {
   g_event = nullptr;
 }
 
-// E3: a waiter blocked during set() returns true although clear() follows at once. Repeated so
-// the set/clear pair lands both before and after the waiter has gone to sleep.
+// E3: a waiter blocked during set() returns true although clear() follows at once. Repeated (one
+// waiter, 50 rounds; then 3 fresh waiters) so the set/clear pair lands both before and after the
+// waiter has gone to sleep. Its waiters bit
+// proves the waiter is inside wait (it sets the bit after taking its snapshot), i.e. blocked
+// during the set() that follows.
 TEST_P(EventTest, E3_SetThenClearStillWakesWaiter) {
   auto r = mpt::shared();
   auto *e = r.make<Event>();
@@ -187,6 +223,7 @@ TEST_P(EventTest, E3_SetThenClearStillWakesWaiter) {
     // The waiter has finished round i-1 and announced itself for round i.
     ASSERT_TRUE(mpt::eventually([&] { return rounds->load() == i && has_waiter_bit(e); }, 30.0))
         << "round " << i << " rounds " << rounds->load() << " word " << std::hex << mpt::word(e);
+    EXPECT_FALSE(e->is_set());  // the previous round's waiter returning left it clear
     e->set();
     e->clear();
     EXPECT_FALSE(e->is_set());
@@ -195,6 +232,16 @@ TEST_P(EventTest, E3_SetThenClearStillWakesWaiter) {
   EXPECT_EQ(w.join(), 0);
   EXPECT_EQ(rounds->load(), kRounds);
   EXPECT_FALSE(e->is_set());
+  // Then a fresh waiter (a new thread or process) per round: its first wait.
+  for (int round = 0; round < 3; ++round) {
+    mpt::Workers fresh(GetParam());
+    fresh.start([=] { return e->wait(30.0) ? 0 : 1; });
+    ASSERT_TRUE(mpt::eventually([&] { return has_waiter_bit(e); })) << "fresh round " << round;
+    e->set();
+    e->clear();  // at once: the waiter blocked during the set() still returns true
+    EXPECT_EQ(fresh.join(), 0) << "fresh round " << round;
+    EXPECT_FALSE(e->is_set());
+  }
 }
 
 // E3 through the C ABI.
