@@ -94,6 +94,8 @@ TEST(Misuse, M1_ZeroMemoryIsAValidInitialState) {
   auto *cond = reinterpret_cast<mpsync_cond_t *>(&c);
   EXPECT_EQ(mpsync_cond_notify(cond, 1), MPSYNC_ENOTOWNER);
   EXPECT_EQ(mpsync_cond_acquire(cond, 0, 0), MPSYNC_OK);  // the embedded RLock
+  EXPECT_EQ(mpsync_cond_notify(cond, 1), MPSYNC_OK);
+  EXPECT_EQ(mpsync_cond_wait(cond, 0.0), MPSYNC_TIMEDOUT);
   EXPECT_EQ(mpsync_cond_wait(cond, 0.01), MPSYNC_TIMEDOUT);
   EXPECT_EQ(mpsync_cond_notify_all(cond), MPSYNC_OK);
   EXPECT_EQ(mpsync_cond_release(cond), MPSYNC_OK);
@@ -258,6 +260,7 @@ TEST(Misuse, M3_SizesNoLargerThanGlibc) {
   EXPECT_LE(sizeof(mpsync_sem_t), 8u);
   EXPECT_LE(sizeof(mpsync_event_t), 8u);
   EXPECT_LE(sizeof(mpsync_cond_t), 56u);
+  EXPECT_LE(sizeof(mpsync_cond_t), 16u + sizeof(mpsync_rlock_t));
   EXPECT_LE(sizeof(mpsync_barrier_t), 16u);
   EXPECT_LE(sizeof(mpsync_rlock_t), 40u);
   EXPECT_LE(sizeof(mpsync_rlock_t), sizeof(pthread_mutex_t));

@@ -1,46 +1,29 @@
-// Shared-memory regions: anonymous (fork), memfd (SCM_RIGHTS, mapped at another address), named
-// POSIX shm (O_EXCL, 0600, verified on open: short or foreign files are a clear error, never
-// SIGBUS), bump allocation (alignment, exhaustion, atomic across processes). C++ and C faces.
+// Shared-memory regions through the C++ face (mpsync::Region): anonymous (fork), memfd (SCM_RIGHTS,
+// mapped at another address), named POSIX shm (O_EXCL, 0600, verified on open: short or foreign
+// files are a clear error, never SIGBUS), bump allocation (alignment, exhaustion, atomic across
+// processes). The C functions: test_region_c.cpp.
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cstring>
 #include <string>
 #include <utility>
 
-#include "harness.hpp"
+#include "region_util.hpp"
 
 using mpsync::Event;
 using mpsync::Region;
 using mpsync::Semaphore;
 using mpsync::status;
 using mpt::Mode;
+using namespace mpt_region;
 
 namespace {
-
-std::string unique_name(const char *tag) {
-  static int n = 0;
-  return "/mpsync-test-" + std::string(tag) + "-" + std::to_string(getpid()) + "-" + std::to_string(n++);
-}
-
-// Unlinks a shm name at scope exit, whatever the test did.
-struct Unlinker {
-  std::string name;
-  ~Unlinker() { shm_unlink(name.c_str()); }
-};
-
-struct SocketPair {
-  int fd[2] = {-1, -1};
-  SocketPair() { EXPECT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fd), 0); }
-  ~SocketPair() {
-    for (int f : fd)
-      if (f >= 0) close(f);
-  }
-};
 
 // Expect `fn` to throw an mpsync::error with status `s`.
 template <class F>
@@ -54,14 +37,14 @@ void expect_status_throw(F fn, status s) {
   }
 }
 
-// Make a named shm object of `size` bytes filled with `fill` (not an mpsync region).
-void make_raw_shm(const std::string &name, off_t size, unsigned char fill) {
+// Make a named shm object of `size` bytes (not an mpsync region): fill, fill + step, fill + 2 step...
+void make_raw_shm(const std::string &name, off_t size, unsigned char fill, unsigned step = 7) {
   const int fd = shm_open(name.c_str(), O_RDWR | O_CREAT | O_EXCL, 0600);
   ASSERT_GE(fd, 0);
   ASSERT_EQ(ftruncate(fd, size), 0);
   if (size > 0) {
     std::string junk(static_cast<std::size_t>(size), static_cast<char>(fill));
-    for (std::size_t i = 0; i < junk.size(); ++i) junk[i] = static_cast<char>(fill + i * 7);
+    for (std::size_t i = 0; i < junk.size(); ++i) junk[i] = static_cast<char>(fill + i * step);
     ASSERT_EQ(pwrite(fd, junk.data(), junk.size(), 0), static_cast<ssize_t>(junk.size()));
   }
   close(fd);
@@ -85,6 +68,11 @@ TEST(Region, AnonymousIsInheritedByFork) {
             }), 0);
   EXPECT_EQ(sem->get_value(), 2);
   EXPECT_EQ(*data, 42);
+  // The smallest region, one page, works the same.
+  Region page = Region::anonymous(4096);
+  auto *s0 = page.make<Semaphore>(0u);
+  EXPECT_EQ(mpt::run(Mode::processes, 1, [&](int) { s0->release(); return 0; }), 0);
+  EXPECT_EQ(s0->get_value(), 1);
 }
 
 TEST(Region, MemfdSentOverSocketIsMappedElsewhere) {
@@ -100,6 +88,8 @@ TEST(Region, MemfdSentOverSocketIsMappedElsewhere) {
   const auto parent_base = reinterpret_cast<std::uintptr_t>(r.base());
   mpt::Workers w(Mode::processes);
   w.start([&] {
+    void *block = mmap(nullptr, 1 << 20, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);  // shift the layout
+    (void)block;
     int fd = -1;
     WCHECK(Region::recv_fd(sp.fd[1], fd) == status::ok);
     WCHECK(fd >= 0);
@@ -140,19 +130,25 @@ TEST(Region, NamedCreateExclusiveMode0600OpenFromOtherProcess) {
 
   auto *sem = r.make<Semaphore>(0);
   const std::uint64_t off = r.offset_of(sem);
+  auto *lock = r.make<mpsync::Lock>();  // held here, released by the other process
+  const std::uint64_t lock_off = r.offset_of(lock);
+  ASSERT_TRUE(lock->acquire());
   EXPECT_EQ(mpt::run(Mode::processes, 1, [&](int) {
               Region o = Region::open_named(name);
               WCHECK(o.size() == 8192);
               WCHECK(o.base() != r.base());
               WCHECK(o.at<Semaphore>(off)->release_status() == status::ok);
+              WCHECK(o.at<mpsync::Lock>(lock_off)->locked());
+              WCHECK(o.at<mpsync::Lock>(lock_off)->release_status() == status::ok);
               // An allocation in the other process advances the same bump pointer.
               WCHECK(o.alloc(16, 16) != nullptr);
               return 0;
             }), 0);
   EXPECT_EQ(sem->get_value(), 1);
+  EXPECT_FALSE(lock->locked());
   void *next = r.alloc(16, 16);
   ASSERT_NE(next, nullptr);
-  EXPECT_GE(r.offset_of(next), off + sizeof(Semaphore) + 16);  // the child's block is skipped
+  EXPECT_GE(r.offset_of(next), lock_off + sizeof(mpsync::Lock) + 16);  // the child's block is skipped
 
   Region::unlink_named(name);
   EXPECT_THROW(Region::open_named(name), mpsync::system_failure);
@@ -164,12 +160,14 @@ TEST(Region, OpenOfShortOrForeignFileIsCorruptNotSigbus) {
   struct Case {
     const char *what;
     off_t size;
+    unsigned step;
   };
-  for (Case c : {Case{"empty", 0}, Case{"short", 10}, Case{"header-sized junk", 64}, Case{"junk", 4096}}) {
+  for (Case c : {Case{"empty", 0, 7}, Case{"short", 10, 7}, Case{"header-sized junk", 64, 7}, Case{"junk", 4096, 7},
+                 Case{"256 bytes of 0x5a", 256, 0}}) {
     SCOPED_TRACE(c.what);
     const std::string name = unique_name("bad");
     Unlinker u{name};
-    make_raw_shm(name, c.size, 0x5a);
+    make_raw_shm(name, c.size, 0x5a, c.step);
     EXPECT_EQ(mpt::run(Mode::processes, 1, [&](int) {
                 try {
                   Region r = Region::open_named(name);
@@ -249,6 +247,13 @@ TEST(Region, AllocAlignmentAndExhaustion) {
   EXPECT_THROW(r2.make<Big>(), std::bad_alloc);
   EXPECT_NE(r2.make<Semaphore>(1), nullptr);  // a failed make takes nothing
   EXPECT_THROW(Region::anonymous(10), mpsync::invalid_argument);
+  // A 64 KiB region: the same rules, and nothing larger than the region.
+  Region r3 = Region::anonymous(1 << 16);
+  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(r3.alloc(1, 64)) % 64, 0u);
+  EXPECT_EQ(r3.alloc(1, 3), nullptr);
+  EXPECT_EQ(r3.alloc(1 << 20, 8), nullptr);
+  using Big1M = std::array<char, 1 << 20>;
+  EXPECT_THROW(r3.make<Big1M>(), std::bad_alloc);
 }
 
 TEST(Region, ConcurrentAllocFromFourProcessesIsDisjoint) {
@@ -291,100 +296,4 @@ TEST(Region, ConcurrentAllocFromFourProcessesIsDisjoint) {
   EXPECT_LE(blocks.back().first + blocks.back().second, r.size());
 }
 
-// ---- the same through the C functions ----------------------------------------------------------
-
-TEST(RegionC, AnonymousAllocAndFork) {
-  mpsync_region_t *r = nullptr;
-  EXPECT_EQ(mpsync_region_create_anon(&r, 10), MPSYNC_EINVAL);
-  EXPECT_EQ(mpsync_region_create_anon(nullptr, 4096), MPSYNC_EINVAL);
-  ASSERT_EQ(mpsync_region_create_anon(&r, 4096), MPSYNC_OK);
-  EXPECT_EQ(mpsync_region_fd(r), -1);
-  auto *s = static_cast<mpsync_sem_t *>(mpsync_region_alloc(r, sizeof(mpsync_sem_t), alignof(mpsync_sem_t)));
-  ASSERT_NE(s, nullptr);
-  ASSERT_EQ(mpsync_sem_init(s, 1), MPSYNC_OK);
-  EXPECT_EQ(mpsync_region_at(r, mpsync_region_offset(r, s)), s);
-  EXPECT_EQ(mpsync_region_at(r, 0), nullptr);
-  EXPECT_EQ(mpsync_region_at(r, 4096), nullptr);
-  void *al = mpsync_region_alloc(r, 5, 512);
-  ASSERT_NE(al, nullptr);
-  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(al) % 512, 0u);
-  EXPECT_EQ(mpsync_region_alloc(r, 5, 3), nullptr);
-  EXPECT_EQ(mpsync_region_alloc(r, 8192, 8), nullptr);
-  EXPECT_EQ(mpsync_region_alloc(nullptr, 8, 8), nullptr);
-  EXPECT_EQ(mpsync_region_at(nullptr, 64), nullptr);
-  EXPECT_EQ(mpt::run(Mode::processes, 1, [&](int) {
-              WCHECK(mpsync_sem_acquire(s, 0, 0) == MPSYNC_OK);
-              WCHECK(mpsync_sem_release(s) == MPSYNC_OK);
-              WCHECK(mpsync_sem_release(s) == MPSYNC_OK);
-              return 0;
-            }), 0);
-  EXPECT_EQ(mpsync_sem_get_value(s), 2);
-  mpsync_region_close(r);
-  mpsync_region_close(nullptr);  // harmless
-}
-
-TEST(RegionC, MemfdOverSocket) {
-  mpsync_region_t *r = nullptr;
-  ASSERT_EQ(mpsync_region_create_memfd(&r, 8192), MPSYNC_OK);
-  ASSERT_GE(mpsync_region_fd(r), 0);
-  auto *e = static_cast<mpsync_event_t *>(mpsync_region_alloc(r, sizeof(mpsync_event_t), 4));
-  ASSERT_NE(e, nullptr);
-  ASSERT_EQ(mpsync_event_init(e), MPSYNC_OK);
-  const std::uint64_t off = mpsync_region_offset(r, e);
-  SocketPair sp;
-  mpt::Workers w(Mode::processes);
-  w.start([&] {
-    int fd = -1;
-    WCHECK(mpsync_region_recv_fd(sp.fd[1], &fd) == MPSYNC_OK);
-    mpsync_region_t *mine = nullptr;
-    WCHECK(mpsync_region_open_fd(&mine, fd) == MPSYNC_OK);
-    auto *e2 = static_cast<mpsync_event_t *>(mpsync_region_at(mine, off));
-    WCHECK(e2 != nullptr && static_cast<void *>(e2) != static_cast<void *>(e));
-    WCHECK(mpsync_event_set(e2) == MPSYNC_OK);
-    mpsync_region_close(mine);
-    return 0;
-  });
-  ASSERT_EQ(mpsync_region_send_fd(sp.fd[0], mpsync_region_fd(r)), MPSYNC_OK);
-  EXPECT_EQ(mpsync_event_wait(e, 30.0), MPSYNC_OK);
-  EXPECT_EQ(w.join(), 0);
-  EXPECT_EQ(mpsync_region_recv_fd(sp.fd[1], nullptr), MPSYNC_EINVAL);
-  EXPECT_EQ(mpsync_region_open_fd(nullptr, 0), MPSYNC_EINVAL);
-  mpsync_region_t *x = nullptr;
-  EXPECT_EQ(mpsync_region_open_fd(&x, -1), MPSYNC_EINVAL);
-  mpsync_region_close(r);
-}
-
-TEST(RegionC, NamedLifecycle) {
-  const std::string name = unique_name("cnamed");
-  Unlinker u{name};
-  mpsync_region_t *r = nullptr, *r2 = nullptr;
-  EXPECT_EQ(mpsync_region_create_named(&r, nullptr, 4096), MPSYNC_EINVAL);
-  EXPECT_EQ(mpsync_region_create_named(&r, name.c_str(), 8), MPSYNC_EINVAL);
-  ASSERT_EQ(mpsync_region_create_named(&r, name.c_str(), 4096), MPSYNC_OK);
-  EXPECT_EQ(mpsync_region_create_named(&r2, name.c_str(), 4096), MPSYNC_ESYS);  // O_EXCL
-  EXPECT_EQ(errno, EEXIST);
-  struct stat sb;
-  ASSERT_EQ(fstat(mpsync_region_fd(r), &sb), 0);
-  EXPECT_EQ(sb.st_mode & 0777, 0600u);
-  auto *l = static_cast<mpsync_lock_t *>(mpsync_region_alloc(r, sizeof(mpsync_lock_t), 4));
-  ASSERT_NE(l, nullptr);
-  ASSERT_EQ(mpsync_lock_init(l), MPSYNC_OK);
-  ASSERT_EQ(mpsync_lock_acquire(l, 1, MPSYNC_FOREVER), MPSYNC_OK);
-  const std::uint64_t off = mpsync_region_offset(r, l);
-  EXPECT_EQ(mpt::run(Mode::processes, 1, [&](int) {
-              mpsync_region_t *o = nullptr;
-              WCHECK(mpsync_region_open_named(&o, name.c_str()) == MPSYNC_OK);
-              auto *l2 = static_cast<mpsync_lock_t *>(mpsync_region_at(o, off));
-              WCHECK(l2 && mpsync_lock_locked(l2) == 1);
-              WCHECK(mpsync_lock_release(l2) == MPSYNC_OK);  // any process may release a Lock
-              mpsync_region_close(o);
-              return 0;
-            }), 0);
-  EXPECT_EQ(mpsync_lock_locked(l), 0);
-  EXPECT_EQ(mpsync_region_unlink_named(name.c_str()), MPSYNC_OK);
-  EXPECT_EQ(mpsync_region_unlink_named(name.c_str()), MPSYNC_ESYS);
-  EXPECT_EQ(mpsync_region_open_named(&r2, name.c_str()), MPSYNC_ESYS);
-  EXPECT_EQ(mpsync_region_unlink_named(nullptr), MPSYNC_EINVAL);
-  EXPECT_EQ(mpsync_region_open_named(&r2, nullptr), MPSYNC_EINVAL);
-  mpsync_region_close(r);
-}
+// (The same through the C functions: test_region_c.cpp.)
