@@ -45,6 +45,21 @@ struct InterruptCheckGuard {
   ~InterruptCheckGuard() { mpsync_set_interrupt_check(nullptr); }  // and back to may_restart
 };
 
+// Sends SIGUSR1 to `target`, then paces: waits until a handler has counted it (or `pace_ms` went
+// by: under TSan a handler may be deferred), then the rest of `pace_ms`. Without the wait, signals
+// sent while the target is not yet scheduled merge into one pending signal on a loaded machine,
+// and a wait that was interrupted ten times counts one. True if the signal was sent.
+bool send_paced(pthread_t target, int pace_ms) {
+  const int seen = g_signals.load();
+  const double t0 = mpt::now_s();
+  if (pthread_kill(target, SIGUSR1) != 0) return false;
+  while (g_signals.load() == seen && mpt::now_s() - t0 < pace_ms / 1000.0)
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  const double left = pace_ms / 1000.0 - (mpt::now_s() - t0);
+  if (left > 0) std::this_thread::sleep_for(std::chrono::duration<double>(left));
+  return true;
+}
+
 // Runs fn in a new thread that gets SIGUSR1 every ~50 ms until fn returns.
 class Pestered {
  public:
@@ -57,10 +72,8 @@ class Pestered {
     });
     const pthread_t h = worker_.native_handle();
     sender_ = std::thread([this, h] {
-      while (!done_) {
-        if (pthread_kill(h, SIGUSR1) == 0) sent_.fetch_add(1);
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      }
+      while (!done_)
+        if (send_paced(h, 50)) sent_.fetch_add(1);
     });
   }
   ~Pestered() { join(); }
@@ -84,10 +97,7 @@ class Pestered {
 // Sends SIGUSR1 to `target` (here: the test's own thread, which waits) every 20 ms while it lives.
 struct PesterMe {
   PesterMe() : th([this, target = pthread_self()] {
-      while (!done.load()) {
-        pthread_kill(target, SIGUSR1);
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-      }
+      while (!done.load()) send_paced(target, 20);
     }) {}
   ~PesterMe() {
     done = true;
