@@ -187,7 +187,7 @@ void fanout(State &s, mpb::Mode mode) {
 
 template <class B>
 void barrier_variants(const char *impl) {
-  for (int p : {2, 4}) {
+  for (int p : {2, 4, 8}) {
     mpb::reg("barrier.round", impl, "processes:" + std::to_string(p),
              [p](State &s) { barrier_rounds<B>(s, mpb::Mode::process, p); })->UseRealTime();
     mpb::reg("barrier.round", impl, "threads:" + std::to_string(p),

@@ -102,6 +102,13 @@ int sleep_gated(std::int64_t ns, const signal_gate &g) noexcept {
 
 void yield() noexcept { sched_yield(); }
 
+int cpus() noexcept {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) != 0) return 1;
+  const int n = CPU_COUNT(&set);
+  return n > 0 ? n : 1;
+}
+
 std::uint32_t gettid() noexcept { return static_cast<std::uint32_t>(syscall(SYS_gettid)); }
 
 bool thread_alive(std::uint32_t tid) noexcept { return kill(static_cast<pid_t>(tid), 0) == 0 || errno != ESRCH; }

@@ -54,6 +54,7 @@ void gate_close(signal_gate &g) noexcept;
 void gate_open(const signal_gate &g) noexcept;
 int sleep_gated(std::int64_t ns, const signal_gate &g) noexcept;  // 0, or -EINTR
 void yield() noexcept;                        // sched_yield
+int cpus() noexcept;                          // CPUs this process may run on (sched_getaffinity), >= 1
 std::uint32_t gettid() noexcept;
 // Whether a thread with this TID exists (kill(tid, 0): ESRCH means gone). A zombie process's
 // main thread still counts as alive until it is reaped.

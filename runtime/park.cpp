@@ -116,7 +116,7 @@ park_result poll_any(const park_word *w, unsigned n, const deadline &d, bool int
 int g_waitv_ok = 1;
 
 int g_spin_iterations = 0;  // 0: not calibrated yet
-constexpr std::int64_t kSpinNs = 4000;  // a few cache-line round trips on a loaded VM
+constexpr std::int64_t kSpinNs = 4000;  // the unit; the spins use kSpinScale (park.hpp) of them
 __thread spin_state t_spin __attribute__((tls_model("initial-exec")));
 
 }  // namespace
@@ -126,7 +126,7 @@ std::int64_t now_ns() noexcept { return sys::monotonic_ns(); }
 int spin_iterations() noexcept {
   int n = arch::load(&g_spin_iterations, arch::relaxed);
   if (__builtin_expect(n != 0, 1)) return n;
-  // Calibrate: time 256 relaxes (best of 3, to dodge a preemption), scale to ~1 µs.
+  // Calibrate: time 256 relaxes (best of 3, to dodge a preemption), scale to kSpinNs.
   std::int64_t best = INT64_MAX;
   for (int round = 0; round < 3; ++round) {
     const std::int64_t t0 = now_ns();
@@ -142,6 +142,11 @@ int spin_iterations() noexcept {
 }
 
 spin_state &thread_spin() noexcept { return t_spin; }
+
+int cpus() noexcept {
+  static const int n = sys::cpus();
+  return n;
+}
 
 status make_deadline(bool block, double timeout, deadline &d) noexcept {
   if (!block) {  // one try: the timeout is ignored, NaN included

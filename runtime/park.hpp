@@ -53,37 +53,57 @@ struct park_word {
 park_result park_any(const park_word *w, unsigned n, const deadline &d, bool interruptible = true) noexcept;
 bool waitv_refused() noexcept;  // futex_waitv was refused in this process (polling from now on)
 
-// Spinning before parking (about one syscall's worth, ~1 µs): a cache-line handoff to a running
-// partner costs ~0.1 µs, a sleep/wake round trip 10-25 µs. The iteration count is calibrated once
-// (cpu_relax costs 3-40 ns depending on the core), and adapts per thread: a spin that does not pay
-// four times in a row (the partner is not running, e.g. both pinned to one CPU) halves the budget, down to a single
-// iteration; a spin that pays restores it; and every 64th attempt at the minimum probes full length,
-// so a thread that moved to another CPU recovers.
-int spin_iterations() noexcept;  // calibrated ~1 µs of arch::cpu_relax()
+// Spinning before parking. A cache-line hand-off to a running partner costs ~0.1 µs; a sleep/wake
+// round trip 10-25 µs, and a partner that has just been woken needs about that long before it
+// runs. Both spins below share one budget, kSpinScale x spin_iterations() relaxes (calibrated once:
+// cpu_relax costs 3-40 ns depending on the core; ~16 µs here), which covers a partner's wake-up: a
+// shorter one (4 µs) made both sides of a ping-pong sleep every time — each spin ran out while the
+// other side was still waking, so each side slept, and stayed in that state (Semaphore pair 6.3 µs,
+// Event pair 2.4 µs per round trip, processes, unpinned; 180 ns and 135 ns with 16 µs, idle machine).
+// The budget adapts per thread: four spins in a row that do not pay (the partner is not running,
+// e.g. both pinned to one CPU) halve it, down to 1/128 (~125 ns); one that pays restores it; and
+// every 128th attempt at the minimum probes the full length, so a thread that moved to another CPU
+// recovers. Pinned, that costs ~0.25 µs per wait on average (a sleep/wake round trip is ~7 µs).
+int spin_iterations() noexcept;  // calibrated ~4 µs of arch::cpu_relax()
+inline constexpr int kSpinScale = 4;
+inline constexpr unsigned kSpinMaxShift = 7;
 struct spin_state {
-  unsigned shift = 0;  // the budget is spin_iterations() >> shift, shift in [0, 5]
+  unsigned shift = 0;  // the budget is (spin_iterations() * kSpinScale) >> shift, shift in [0, kSpinMaxShift]
   unsigned misses = 0;  // consecutive spins that did not pay
   unsigned probe = 0;
 };
 spin_state &thread_spin() noexcept;
+// CPUs this process may run on, read once per process (at the first call): spinning pays only
+// while the thread it waits for can run at the same time, so waits that need many parties running
+// (Barrier) spin only when the parties fit on the CPUs.
+int cpus() noexcept;
+
+// The adaptive budget, in relaxes, for the next spin.
+inline int spin_budget(spin_state &st) noexcept {
+  const bool probing = st.shift == kSpinMaxShift && (++st.probe & 127) == 0;
+  return (spin_iterations() * kSpinScale) >> (probing ? 0 : st.shift);
+}
+inline void spin_paid(spin_state &st) noexcept { st.shift = st.misses = 0; }
+inline void spin_missed(spin_state &st) noexcept {
+  if (++st.misses >= 4 && st.shift < kSpinMaxShift) {
+    ++st.shift;
+    st.misses = 0;
+  }
+}
 
 template <class Ready>
 inline bool spin_until(Ready ready) noexcept {
   spin_state &st = thread_spin();
-  const bool probing = st.shift == 5 && (++st.probe & 63) == 0;
-  const int n = spin_iterations() >> (probing ? 0 : st.shift);
+  const int n = spin_budget(st);
   for (int i = 0; i < n; ++i) {
     if (ready()) {
-      st.shift = st.misses = 0;
+      spin_paid(st);
       return true;
     }
     arch::cpu_relax();
   }
   if (ready()) return true;
-  if (++st.misses >= 4 && st.shift < 5) {
-    ++st.shift;
-    st.misses = 0;
-  }
+  spin_missed(st);
   return false;
 }
 
@@ -98,10 +118,8 @@ inline bool spin_until(Ready ready) noexcept {
 //   - stop spinning at once when the word shows sleepers (W): the releaser will wake one of them,
 //     and extra spinners would only fight over the line — with more threads than cores (4 and 8
 //     participants on 2 cores) the spinners would also burn the holder's CPU;
-//   - spin at most kLockSpinScale x spin_iterations() relaxes (~15 µs: a sleep/wake round trip
-//     costs 10-25 µs, so a longer spin cannot pay); the budget adapts per thread exactly as
-//     spin_until's does (four spins that do not pay halve it, down to 1/32; one that pays restores
-//     it; every 64th attempt at the minimum probes the full length), so when spinning cannot
+//   - spin at most the shared budget above (~16 µs: a sleep/wake round trip costs 10-25 µs, so a
+//     longer spin cannot pay), adapting exactly as spin_until's does, so when spinning cannot
 //     succeed — holder and waiter pinned to one CPU — it costs almost nothing. A word found free
 //     at the first poll is no evidence either way and leaves the budget alone: otherwise, pinned,
 //     every uncontended re-acquire restored the full budget and the next contended one burned
@@ -121,20 +139,18 @@ inline bool spin_until(Ready ready) noexcept {
 // wait passed ~0.6 µs (a long hold) measured +10 % there and -20 % with the 0-ns section (noise
 // is as large): not adopted.
 inline constexpr int kLockBackoffMax = 8;
-inline constexpr int kLockSpinScale = 4;
 
 // poll(): > 0 done (the lock was taken, or is free to take: the caller's loop decides), < 0 stop
 // spinning (sleepers), 0 keep spinning. Returns poll's last verdict (0: the budget ran out).
 template <class Poll>
 inline int spin_take(Poll poll) noexcept {
   spin_state &st = thread_spin();
-  const bool probing = st.shift == 5 && (++st.probe & 63) == 0;
-  const int budget = (spin_iterations() * kLockSpinScale) >> (probing ? 0 : st.shift);
+  const int budget = spin_budget(st);
   int delay = 1;
   for (int spent = 0;; spent += delay) {
     const int r = poll();
     if (r > 0) {
-      if (spent > 0) st.shift = st.misses = 0;  // it paid; a word free at once says nothing
+      if (spent > 0) spin_paid(st);  // a word free at once says nothing
       return r;
     }
     if (r < 0) return r;
@@ -142,10 +158,7 @@ inline int spin_take(Poll poll) noexcept {
     for (int i = 0; i < delay; ++i) arch::cpu_relax();
     if (delay < kLockBackoffMax) delay *= 2;
   }
-  if (++st.misses >= 4 && st.shift < 5) {
-    ++st.shift;
-    st.misses = 0;
-  }
+  spin_missed(st);
   return 0;
 }
 

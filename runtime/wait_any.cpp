@@ -9,7 +9,7 @@
 // ALGORITHM
 //   1. scan i = 0..n-1: try_take(items[i]) (one attempt each); the first taken wins
 //      -> the lowest index among those ready at the call; nothing else was touched
-//   2. timeout <= 0: TIMEDOUT (nothing was marked); n <= 8: spin ~1 us on plain loads, re-scan as 1
+//   2. timeout <= 0: TIMEDOUT (nothing was marked); n <= 8: spin (spin_until) on plain loads, re-scan as 1
 //   3. arm i = 0..n-1: set W on each busy item and note {word, value|W}; an item found ready while
 //      arming is taken (keeping W) and wins
 //   4. ONE futex_waitv over the n (word, value|W) pairs (polling where futex_waitv is missing or
