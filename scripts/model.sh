@@ -61,6 +61,8 @@ PROP='P3 lost wake-up' check cond-mut-seq-after-unlock condition.pml fail -DMUT_
 PROP='P3 lost wake-up' check cond-mut-any-bit          condition.pml fail -DMUT_ANY_BIT
 PROP='P2 stolen wake-up' check cond-mut-one-group        condition.pml fail -DMUT_ONE_GROUP
 PROP='P3 lost wake-up' check cond-mut-wake-before-seq  condition.pml fail -DMUT_WAKE_BEFORE_SEQ
+PROP='P3 lost wake-up' check cond-mut-no-s            condition.pml fail -DMUT_NO_S
+PROP='P3 lost wake-up' check cond-mut-clear-s-g1       condition.pml fail -DMUT_CLEAR_S_G1
 
 echo "=== Barrier (fuzz/model/barrier.pml): 3 threads + reset/abort"
 check bar-cycles   barrier.pml pass -DTIMED=0

@@ -22,6 +22,7 @@ struct Shared {
   std::atomic<int> calls{0};        // predicate evaluations
   std::atomic<int> flag{0};
   std::atomic<int> attempts{0}, stolen{0}, stop{0};
+  std::atomic<long> tid[8]{};       // per waiter, when the test needs to see it asleep
 };
 
 // The condition's words (mpsync_cond_t): seq, gen, sizes, state, then the lock slot.

@@ -69,6 +69,41 @@ TEST_P(ConditionWaitTest, C7_NoStolenWakeups) {
   EXPECT_EQ(sh->woke.load(), 4);
 }
 
+// seq's S bit ("a waiter may be asleep"; runtime/condition.cpp) lets a notify skip FUTEX_WAKE, so
+// clearing it too early strands a sleeper. W0 and W1 sleep; notify(1) grants one of them; W2 then
+// sleeps in the next group; notify(1) grants the other — G1 is empty, but W2 still sleeps, so S
+// must stay; the next notify(1) turns W2's group and must wake it (fuzz/model MUT_CLEAR_S_G1).
+TEST_P(ConditionWaitTest, SleeperOfTheNextGroupIsWokenWhenItsTurnComes) {
+  auto r = mpt::shared();
+  auto *c = r.make<Condition>();
+  auto *sh = r.make<Shared>();
+  mpt::Workers w(GetParam());
+  auto waiter = [=](int i) {
+    return [=] {
+      sh->tid[i].store(static_cast<long>(syscall(SYS_gettid)));
+      return wait_once(c, sh, i, 10.0, true);
+    };
+  };
+  auto asleep = [&](int i) { return sh->tid[i].load() != 0 && mpt::task_sleeping(sh->tid[i].load()); };
+  Finally fin{[&] { notify_all(c); }};
+  w.start(waiter(0));
+  w.start(waiter(1));
+  ASSERT_TRUE(mpt::eventually([&] { return waiting(c) == 2 && asleep(0) && asleep(1) && (seq_of(c) & 1u); }));
+  notify(c, 1);
+  ASSERT_TRUE(mpt::eventually([&] { return sh->woke.load() == 1; }));
+  const int left = sh->returned[0].load() == 1 ? 1 : 0;
+  w.start(waiter(2));
+  ASSERT_TRUE(mpt::eventually([&] { return g2_of(c) == 1 && asleep(2) && asleep(left); }));
+  notify(c, 1);  // the last of G1
+  ASSERT_TRUE(mpt::eventually([&] { return sh->woke.load() == 2; }));
+  EXPECT_EQ(sh->returned[left].load(), 1);
+  EXPECT_EQ(seq_of(c) & 1u, 1u) << "S cleared while W2 is still counted (and asleep)";
+  notify(c, 1);  // turns W2's group: must wake it
+  EXPECT_TRUE(mpt::eventually([&] { return sh->woke.load() == 3; }, 5.0)) << "the sleeper of the next group was not woken";
+  EXPECT_EQ(w.join(), 0);
+  EXPECT_EQ(seq_of(c) & 1u, 0u) << "nobody is counted: S is cleared";
+}
+
 TEST_P(ConditionWaitTest, C8_RLockDepthReleasedAndRestored) {
   auto r = mpt::shared();
   auto *l = r.make<RLock>();

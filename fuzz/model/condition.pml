@@ -1,7 +1,10 @@
 /* Promela model of mpsync::Condition's wait/notify protocol (runtime/condition.cpp), for spin.
  *
  * WHAT IS MODELLED (the same words and steps as the C++; its header has the full protocol)
- *   seq                 the futex word (notify bumps it when it grants)
+ *   seq, S              the futex word: its count (bits 1-31; notify bumps it when it grants)
+ *                       and bit 0 S, "a waiter may be asleep" (set by a waiter before it parks,
+ *                       cleared by a notify whose grant leaves nobody counted; a notify that
+ *                       finds S clear makes no FUTEX_WAKE). The futex compares both.
  *   gen                 G1's group number; G2 is gen + 1; older groups are retired
  *   g1, g2              sizes_ (low 16 | high 16): G1 waiters not yet granted, G2 waiters
  *   grants              state_'s low 16: grants given to G1 and not yet taken
@@ -31,7 +34,7 @@
  * argues the orderings (everything but seq is ordered by the lock; seq is read by the kernel
  * under its hash-bucket lock, which is what makes FUTEX_WAIT's compare-and-enqueue atomic).
  * Not modelled: wait(0) (returns before any step), EOVERFLOW/ECORRUPT checks, owner-dead relock,
- * 32-bit seq wrap-around (the spurious check would need 2^32 notifies during one sleep), dead
+ * wrap-around of the 31-bit count (the spurious check would need 2^31 notifies during one sleep), dead
  * processes (C10 is tested in tests/; a dead waiter is a waiter that never returns).
  *
  * PROPERTIES (ghost variables, updated in the same atomic step as the C++ action they shadow)
@@ -58,6 +61,9 @@
  *                           sleeper, who goes back to sleep: lost wake-up (P3)
  *   -DMUT_ONE_GROUP         waiters join G1 directly: a late waiter steals an earlier grant (P2)
  *   -DMUT_WAKE_BEFORE_SEQ   notify wakes before bumping seq: lost wake-up (P3)
+ *   -DMUT_NO_S              the waiter parks without setting S: a notify skips the wake (P3)
+ *   -DMUT_CLEAR_S_G1        notify clears S when G1 is all granted though G2 still has members,
+ *                           who may sleep: the notify that later grants them skips the wake (P3)
  *
  * MAP TO THE C++ (runtime/condition.cpp has the reverse map, "Model: fuzz/model/condition.pml")
  *   W_lock      caller's acquire before wait()          (Condition::acquire_status)
@@ -65,9 +71,12 @@
  *   W_join      cond_wait: wr(sizes_, rd(sizes_) + kG2One)
  *   W_seq       cond_wait: s = load(seq_)
  *   W_unlock    cond_wait: saved = b.release_all()
- *   W_park      park(): futex_wait(seq_, s, bit_of(my)) compare-and-enqueue   (park.cpp/futex.cpp)
+ *   W_setS      cond_park: count moved ? woken : set S (a CAS; a failed CAS re-reads)
+ *   W_park      park(): futex_wait(seq_, s|S, bit_of(my)) compare-and-enqueue   (park.cpp/futex.cpp)
+ *               (cond_park's spin before W_setS only delays: a spin that sees the count move is
+ *               the EAGAIN branch of W_park, so it needs no step of its own)
  *   end_W_sleep park(): blocked in the kernel until woken / timed out
- *   W_spur      cond_wait: r == woken && load(seq_) == s -> continue
+ *   W_spur      cond_wait: r == woken && the count of seq_ is still s's -> continue
  *   W_relock    cond_wait: relock = b.restore(saved)
  *   W_decide    cond_wait: age = rd(gen_) - my; retired / take grant / withdraw / sleep again
  *   W_reseq     cond_wait (sleep again): s = load(seq_)
@@ -77,8 +86,8 @@
  *   N_read      notify_status: sz = rd(sizes_)
  *   N_switch    notify_status: g1 == 0: wr(gen_), wr(sizes_, g2), store(state_ & ~kLow)
  *   N_grant     notify_status: wr(sizes_, sz - k); store(state_, st + k)
- *   N_seq       notify_status: store(seq_, seq_ + 1)
- *   N_wake      notify_status: detail::unpark(&seq_, k, bit_of(gen_)) -> FUTEX_WAKE_BITSET
+ *   N_seq       notify_status: CAS seq_: count + 1, S kept iff anyone is still counted (g1 or g2)
+ *   N_wake      notify_status: if the old seq_ had S: detail::unpark(&seq_, k, bit_of(gen_))
  *   N_unlock    caller's release after notify()
  */
 
@@ -111,6 +120,7 @@ mtype = { SLEEP, WOKEN, TIMEDOUT, OK, AGAIN };
 
 byte lk = 0;
 byte seq = 0, gen = 0, g1 = 0, g2 = 0, grants = 0;
+bool S = false;
 bool asleep[NW];
 int sbit[NW];
 
@@ -165,10 +175,24 @@ W_seq:    s = seq;
 W_seq:    s = seq;
 W_unlock: lk = 0;
 #endif
+W_setS:
+  atomic {                                             /* cond_park's CAS of S into seq */
+    if
+    :: seq != s -> r = WOKEN; goto W_spur              /* the count moved: no sleep */
+    :: else
+#ifndef MUT_NO_S
+       S = true
+#endif
+    fi
+  }
 W_park:
   atomic {
     if
-    :: seq == s ->
+    :: seq == s && (S
+#ifdef MUT_NO_S
+                    || true
+#endif
+                   ) ->
        asleep[me] = true; r = SLEEP;
 #ifdef MUT_ANY_BIT
        sbit[me] = MATCH_ANY
@@ -192,7 +216,7 @@ end_W_sleep:
   fi;
 W_spur:
   if
-  :: r == WOKEN && seq == s -> goto W_park
+  :: r == WOKEN && seq == s -> goto W_setS
   :: else
   fi;
 W_relock: atomic { lk == 0 -> lk = me + 1 }
@@ -222,7 +246,7 @@ W_decide:
   :: r == AGAIN ->
 W_reseq:    s = seq;
 W_reunlock: lk = 0;
-     goto W_park
+     goto W_setS
   :: else
   fi;
 W_unlock2: atomic { lk = 0; my = 0; s = 0; r = SLEEP };   /* (dead values cleared: fewer states) */
@@ -235,6 +259,7 @@ W_unlock2: atomic { lk = 0; my = 0; s = 0; r = SLEEP };   /* (dead values cleare
 
 proctype Notifier() {
   byte n, n0, k, sz1, sz2, woke, total, m, calls = 0, wsum;
+  bool hadS;
   do
   :: calls < NN ->
 N_lock:  atomic { lk == 0 -> lk = NOTIFIER }
@@ -264,12 +289,22 @@ N_grant:    atomic { g1 = sz1 - k; grants = grants + k; credit[ep] = credit[ep] 
 N_wake:     futex_wake(k, BIT(gen), woke);
 N_seq:      seq++;
 #else
-N_seq:      seq++;
-N_wake:     futex_wake(k, BIT(gen), woke);
+N_seq:      atomic {
+              hadS = S; seq++;
+#ifdef MUT_CLEAR_S_G1
+              if :: g1 == 0 -> S = false :: else fi
+#else
+              if :: g1 == 0 && g2 == 0 -> S = false :: else fi
+#endif
+            }
+N_wake:     if
+            :: hadS -> futex_wake(k, BIT(gen), woke)
+            :: else -> woke = 0
+            fi;
 #endif
             wsum = wsum + woke;
             assert(woke <= k);
-            atomic { k = 0; woke = 0; sz1 = 0; sz2 = 0 }        /* dead values */
+            atomic { k = 0; woke = 0; sz1 = 0; sz2 = 0; hadS = false }  /* dead values */
          fi
      od;
      assert(total == m);                                    /* P1: exactly min(n, un-notified) */

@@ -68,7 +68,7 @@ class Condition : public detail::lockable<Condition> {
   template <class Pred>
   static int call(void *p) { return (*static_cast<Pred *>(p))() ? 1 : 0; }
   // Words read and written only under the bound lock, except seq_ (the futex word).
-  std::uint32_t seq_ = 0;    // bumped by every notify that grants
+  std::uint32_t seq_ = 0;    // count (bits 1-31) bumped by every notify that grants; bit 0: sleepers
   std::uint32_t gen_ = 0;    // generation of group G1; G2 is gen_ + 1
   std::uint32_t sizes_ = 0;  // G1 waiters not yet granted (low 16) | G2 waiters (high 16)
   std::uint32_t state_ = 0;  // grants to G1 not yet taken (low 16) | lock kind (bits 16-17)
