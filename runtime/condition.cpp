@@ -14,8 +14,9 @@
 // gen, sizes and state's grants are read and written only while holding the bound lock (wait
 // registers and decides under it, notify requires it), so the lock's acquire/release orders them.
 // All of them are nonetheless accessed with relaxed atomics: state's kind bits (immutable after
-// init) are read before the lock is taken, and observers may read sizes without the lock; seq is
-// written under the lock but read by the kernel.
+// init) are read before the lock is taken, and observers may read sizes without the lock. seq is
+// different: notify CASes it under the lock, waiters CAS S into it without the lock, and the
+// kernel reads it.
 //
 // GROUPS (glibc 2.25's idea, with the bound lock doing the bookkeeping)
 //   A waiter joins G2 (remembers my = gen + 1), reads seq, releases the lock, spins while the count
@@ -44,7 +45,9 @@
 //   (joined a group) before it (C7), and never a spurious OK: OK always consumes a grant.
 //
 // MEMORY ORDER: every decision is made under the lock, whose acquire/release orders all of gen,
-//   sizes, state. seq is an atomic store (relaxed) under the lock and an atomic load by the kernel.
+//   sizes, state. seq's CASes (notify's under the lock, a waiter's S without it) are relaxed: they are
+//   on one word, so they are totally ordered and each reads the latest value, which is all the NO
+//   LOST WAKE-UP argument below uses; the kernel's compare is ordered by its hash-bucket lock.
 //
 // NO LOST WAKE-UP
 //   CPU0 (waiter)                               CPU1 (notifier)

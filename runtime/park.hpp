@@ -117,7 +117,10 @@ inline bool spin_until(Ready ready) noexcept {
 //     a failed CAS (another running thread barged in) keeps spinning;
 //   - stop spinning at once when the word shows sleepers (W): the releaser will wake one of them,
 //     and extra spinners would only fight over the line — with more threads than cores (4 and 8
-//     participants on 2 cores) the spinners would also burn the holder's CPU;
+//     participants on 2 cores) the spinners would also burn the holder's CPU. Not for a W on a
+//     Lock the spinner itself holds (a hand-off: the partner releases it): that W is the
+//     spinner's own "assume waiters" mark, and heeding it made such a hand-off sleep every round
+//     once it had slept once (runtime/lock.cpp);
 //   - spin at most the shared budget above (~16 µs: a sleep/wake round trip costs 10-25 µs, so a
 //     longer spin cannot pay), adapting exactly as spin_until's does, so when spinning cannot
 //     succeed — holder and waiter pinned to one CPU — it costs almost nothing. A word found free

@@ -34,7 +34,9 @@
  * argues the orderings (everything but seq is ordered by the lock; seq is read by the kernel
  * under its hash-bucket lock, which is what makes FUTEX_WAIT's compare-and-enqueue atomic).
  * Not modelled: wait(0) (returns before any step), EOVERFLOW/ECORRUPT checks, owner-dead relock,
- * wrap-around of the 31-bit count (the spurious check would need 2^31 notifies during one sleep), dead
+ * wrap-around of the 31-bit count (a waiter descheduled between reading s and its S CAS or futex
+ * compare while exactly a multiple of 2^31 granting notifies happen; groups bound how far the
+ * count moves during one sleep to ~2 x 65535), dead
  * processes (C10 is tested in tests/; a dead waiter is a waiter that never returns).
  *
  * PROPERTIES (ghost variables, updated in the same atomic step as the C++ action they shadow)
