@@ -57,6 +57,8 @@
 //   B_cur     cur = load(state_)                   B_turn    the do/while cas(state_, cur, next)
 //   B_wake    if (hi(cur) & kW) wake_all
 //   B_join    cas(state_, s, s + 1)                B_loop    the wait-for-the-generation loop
+//   (the second-to-last arriver's spin_until before B_loop is not a step: it reads the word and
+//   only delays, so the model covers it)
 //   G_load/G_cas/G_wake  break_gen                 S_cas/S_park/end_B_sleep  sleep_on + park
 //   C_rload/C_rcas/C_rwake  reset()                C_abort/C_awake  abort()
 // Checked there: lock-step, action once, indexes, each thread gets its generation's fate (also

@@ -63,7 +63,9 @@ bool waitv_refused() noexcept;  // futex_waitv was refused in this process (poll
 // The budget adapts per thread: four spins in a row that do not pay (the partner is not running,
 // e.g. both pinned to one CPU) halve it, down to 1/128 (~125 ns); one that pays restores it; and
 // every 128th attempt at the minimum probes the full length, so a thread that moved to another CPU
-// recovers. Pinned, that costs ~0.25 µs per wait on average (a sleep/wake round trip is ~7 µs).
+// recovers. Pinned, that is by arithmetic ~0.25 µs per wait on average (125 ns, plus 16 µs / 128),
+// against a ~7 µs sleep/wake round trip; measured pinned pairs sat at 1.01-1.14x the bare futex
+// floor (bench/report/REPORT.md).
 int spin_iterations() noexcept;  // calibrated ~4 µs of arch::cpu_relax()
 inline constexpr int kSpinScale = 4;
 inline constexpr unsigned kSpinMaxShift = 7;
